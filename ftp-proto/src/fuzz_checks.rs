@@ -1,0 +1,159 @@
+//! Invariant checks shared by the fuzz targets in `fuzz/` and the tests that
+//! replay their regression inputs. Each function panics when an invariant
+//! breaks, which is how a fuzzer learns of it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use crate::command::Command;
+use crate::hostport;
+use crate::line::{ControlItem, LineDecoder};
+use crate::reply::{Reply, ReplyError, ReplyParser};
+use bytes::Bytes;
+
+fn decode_lines(input: &[u8], splits: &[usize], max_line: usize) -> Vec<ControlItem> {
+    let mut decoder = LineDecoder::new(max_line);
+    let mut items = Vec::new();
+    let mut start = 0;
+    for &cut in splits.iter().chain(std::iter::once(&input.len())) {
+        let cut = cut.clamp(start, input.len());
+        decoder.push(&input[start..cut]);
+        items.extend(decoder.by_ref());
+        start = cut;
+    }
+    items
+}
+
+/// Split points derived from the first bytes of the input.
+fn splits_for(input: &[u8]) -> Vec<usize> {
+    let mut splits: Vec<usize> = input
+        .iter()
+        .take(8)
+        .map(|&b| usize::from(b) * input.len() / 256)
+        .collect();
+    splits.sort_unstable();
+    splits
+}
+
+/// The line decoder: never panics, never returns a line longer than its
+/// limit or holding LF, and gives the same items for any split of the input.
+pub fn line_decoder(input: &[u8]) {
+    let max_line = 1 + input.first().map_or(0, |&b| usize::from(b));
+    let whole = decode_lines(input, &[], max_line);
+    for item in &whole {
+        match item {
+            ControlItem::Line(line) => {
+                assert!(line.len() <= max_line);
+                assert!(!line.contains(&b'\n'));
+            }
+            ControlItem::TooLong { prefix } => assert!(prefix.len() <= max_line),
+            ControlItem::TelnetReply(reply) => assert_eq!(reply[0], 0xFF),
+        }
+    }
+    assert_eq!(whole, decode_lines(input, &splits_for(input), max_line));
+    let bytewise: Vec<usize> = (0..input.len()).collect();
+    assert_eq!(whole, decode_lines(input, &bytewise, max_line));
+}
+
+/// The command parser: never panics, and whatever parses serializes and
+/// parses back to the same command.
+pub fn command(input: &[u8]) {
+    let Ok(command) = Command::parse_slice(input) else {
+        return;
+    };
+    let Ok(wire) = command.to_bytes() else {
+        // Only a CR left in an argument (a lone CR is kept by the decoder)
+        // may stop serialization.
+        assert!(
+            input.contains(&b'\r') || input.contains(&b'\n'),
+            "{command:?}"
+        );
+        return;
+    };
+    let mut decoder = LineDecoder::new(usize::MAX);
+    decoder.push(&wire);
+    let Some(ControlItem::Line(line)) = decoder.next_item() else {
+        panic!("serialized command {wire:?} is not one line");
+    };
+    assert_eq!(decoder.next_item(), None);
+    assert_eq!(Command::parse(line), Ok(command));
+}
+
+fn parse_replies(input: &[u8], splits: &[usize]) -> Vec<Result<Reply, ReplyError>> {
+    let mut parser = ReplyParser::new(64, 512);
+    let mut replies = Vec::new();
+    let mut start = 0;
+    for &cut in splits.iter().chain(std::iter::once(&input.len())) {
+        let cut = cut.clamp(start, input.len());
+        parser.push(&input[start..cut]);
+        while let Some(reply) = parser.next_reply() {
+            replies.push(reply);
+        }
+        start = cut;
+    }
+    replies
+}
+
+/// The reply parser: never panics, respects its limits, gives the same
+/// replies for any split, and every reply it yields serializes and parses
+/// back to itself (lines that start with a digit get indented, so they are
+/// left out of that check).
+pub fn reply_parser(input: &[u8]) {
+    let whole = parse_replies(input, &[]);
+    assert_eq!(whole, parse_replies(input, &splits_for(input)));
+    for reply in whole.into_iter().flatten() {
+        let size: usize = reply.lines.iter().map(Bytes::len).sum();
+        assert!(size <= 512 + 64);
+        let wire = reply.to_bytes().expect("parsed lines hold no line break");
+        let mut parser = ReplyParser::new(usize::MAX, usize::MAX);
+        parser.push(&wire);
+        let again = parser.next_reply().expect("a whole reply").expect("valid");
+        let middle = reply.lines.len().saturating_sub(1);
+        let indented = reply
+            .lines
+            .iter()
+            .take(middle)
+            .skip(1)
+            .any(|line| line.first().is_some_and(u8::is_ascii_digit));
+        if !indented {
+            assert_eq!(again, reply);
+        }
+    }
+}
+
+/// The address parsers: never panic, and what parses formats and parses back.
+pub fn addresses(input: &[u8]) {
+    if let Some(addr) = hostport::parse_host_port(input) {
+        assert_eq!(
+            hostport::parse_host_port(hostport::format_host_port(addr).as_bytes()),
+            Some(addr)
+        );
+    }
+    if let Some(addr) = hostport::parse_pasv_reply(input) {
+        assert_eq!(
+            hostport::parse_pasv_reply(hostport::format_pasv_reply(addr).as_bytes()),
+            Some(addr)
+        );
+    }
+    if let Ok(addr) = hostport::parse_eprt(input) {
+        assert_eq!(
+            hostport::parse_eprt(hostport::format_eprt(addr).as_bytes()),
+            Ok(addr)
+        );
+    }
+    if let Some(port) = hostport::parse_epsv_reply(input) {
+        assert_eq!(
+            hostport::parse_epsv_reply(hostport::format_epsv_reply(port).as_bytes()),
+            Some(port)
+        );
+    }
+    if let Some(name) = crate::pathname::unquote(input) {
+        assert_eq!(
+            crate::pathname::unquote(&crate::pathname::quote(&name)),
+            Some(name)
+        );
+    }
+}

@@ -1,0 +1,1 @@
+//! Cross-crate test support. The tests themselves live in `tests/tests/`.
