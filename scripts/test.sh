@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what it needs, then runs
+# formatting and lint checks, every test, and each fuzz target for a bounded
+# time. CI runs exactly this (.ci/run).
+#
+#   FUZZ_SECONDS=N   seconds per fuzz target (default 30)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+step() { printf '\n==> %s\n' "$*"; }
+
+step "tools"
+for component in rustfmt clippy; do
+  rustup component list --installed 2>/dev/null | grep -q "^$component" \
+    || rustup component add "$component"
+done
+command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+
+step "format"
+cargo fmt --all -- --check
+(cd fuzz && cargo fmt -- --check)
+
+step "lints"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+step "tests"
+cargo nextest run --workspace --all-features --no-fail-fast
+cargo test --workspace --all-features --doc
+
+step "fuzz targets, ${FUZZ_SECONDS}s each"
+passed=0
+failed=0
+for target in $(cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz list); do
+  mkdir -p "fuzz/corpus/$target"
+  if RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "fuzz/corpus/$target" "fuzz/regressions/$target" \
+      -- -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -print_final_stats=1 \
+      > "target/fuzz-$target.log" 2>&1; then
+    passed=$((passed + 1))
+    echo "fuzz $target: ok ($(grep -o 'stat::number_of_executed_units: *[0-9]*' "target/fuzz-$target.log" | grep -o '[0-9]*$') runs)"
+  else
+    failed=$((failed + 1))
+    echo "fuzz $target: FAILED"
+    tail -n 40 "target/fuzz-$target.log"
+  fi
+done
+echo "fuzz: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
