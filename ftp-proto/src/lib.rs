@@ -16,6 +16,16 @@
 //! | [`hostport`] | PORT/PASV `h1,h2,h3,h4,p1,p2`, the 227 text, EPRT, the 229 text | 959 §4.1.2, 1123 §4.1.2.6, 2428 |
 //! | [`pathname`] | the quoted pathname of a 257 reply | 959 Appendix II |
 //!
+//! # Server building blocks
+//!
+//! | module | concept | RFC |
+//! |---|---|---|
+//! | [`path`] | virtual paths and the jail rule | 2577 §9 |
+//! | [`storage`] | the request/response protocol with a file-system backend | — |
+//! | [`listing`] | LIST, NLST and MLSx output | 959 §4.1.3, 3659 §7 |
+//! | [`ascii`] | the TYPE A line-ending codec for data streams | 959 §3.1.1.1 |
+//! | [`timeval`] | `time-val` and `ls -l` dates, from caller-supplied times | 3659 §2.3 |
+//!
 //! # Bytes, not strings
 //!
 //! Pathnames are bytes (RFC 2640 §3.1): valid UTF-8 is the common case, but
@@ -50,6 +60,7 @@
     )
 )]
 
+pub mod ascii;
 pub mod command;
 mod encode;
 #[cfg(feature = "fuzz-checks")]
@@ -57,8 +68,12 @@ mod encode;
 pub mod fuzz_checks;
 pub mod hostport;
 pub mod line;
+pub mod listing;
+pub mod path;
 pub mod pathname;
 pub mod reply;
+pub mod storage;
+pub mod timeval;
 
 pub use command::{Command, CommandError};
 pub use encode::EncodeError;
