@@ -162,3 +162,93 @@ pub fn addresses(input: &[u8]) {
         );
     }
 }
+
+/// The server session, driven by arbitrary input bytes, events and time
+/// steps through the in-memory harness: never panics, and everything it
+/// sends on the control connection parses as replies.
+pub fn server_session(data: &[u8]) {
+    use crate::server::harness::Harness;
+    use crate::server::{AuthError, Event, Permissions, RequestId, ServerConfig, TransferError};
+    use crate::storage::{Response, StorageError};
+    use std::time::Duration;
+
+    let mut h = Harness::new(ServerConfig::default());
+    let mut bytes = data.iter().copied();
+    while let Some(op) = bytes.next() {
+        let arg = bytes.next().unwrap_or(0);
+        match op % 8 {
+            0 | 1 => {
+                let chunk: Vec<u8> = bytes.by_ref().take(usize::from(arg % 64)).collect();
+                h.input_bytes(&chunk);
+            }
+            2 => h.advance(Duration::from_millis(u64::from(arg) * 250)),
+            3 => {
+                h.behaviour.storage = arg & 1 != 0;
+                h.behaviour.auth = arg & 2 != 0;
+                h.behaviour.client_connects = arg & 4 != 0;
+                h.behaviour.connect_succeeds = arg & 8 != 0;
+                h.behaviour.transfers_complete = arg & 16 != 0;
+            }
+            4 => h.release(),
+            5 => {
+                let id = RequestId(u64::from(arg % 8));
+                let event = match arg % 11 {
+                    0 => Event::Authenticated {
+                        id,
+                        result: Ok(Permissions::ReadWrite),
+                    },
+                    1 => Event::Authenticated {
+                        id,
+                        result: Err(AuthError::Rejected),
+                    },
+                    2 => Event::Storage {
+                        id,
+                        result: Ok(Response::Done),
+                    },
+                    3 => Event::Storage {
+                        id,
+                        result: Err(StorageError::NotFound),
+                    },
+                    4 => Event::Listening {
+                        port: u16::from(arg) * 200,
+                    },
+                    5 => Event::ListenFailed,
+                    6 => Event::DataIncoming {
+                        peer: std::net::SocketAddr::from(([10, 0, 0, arg], 5000)),
+                    },
+                    7 => Event::DataConnected,
+                    8 => Event::DataConnectFailed,
+                    9 => Event::TransferDone {
+                        bytes: 0,
+                        result: Err(TransferError::ConnectionLost),
+                    },
+                    _ => Event::TransferDone {
+                        bytes: 1,
+                        result: Ok(()),
+                    },
+                };
+                h.event(event);
+            }
+            6 => {
+                if arg % 4 == 0 {
+                    h.start_transfer_if_held();
+                }
+            }
+            _ => {
+                if arg == 0 {
+                    h.event(Event::ControlClosed);
+                }
+            }
+        }
+    }
+    let output = h.output_bytes();
+    let mut parser = ReplyParser::new(usize::MAX, usize::MAX);
+    parser.push(&output);
+    while let Some(reply) = parser.next_reply() {
+        assert!(
+            reply.is_ok(),
+            "{reply:?} in {:?}",
+            String::from_utf8_lossy(&output)
+        );
+    }
+}

@@ -10,7 +10,7 @@
 //!
 //! | module | concept | RFC |
 //! |---|---|---|
-//! | [`line`] | control-line framing: CRLF or bare LF, Telnet sequences, a line-length cap | 959 §5.3, 854, 1123 §4.1.2.12 |
+//! | [`line`](mod@line) | control-line framing: CRLF or bare LF, Telnet sequences, a line-length cap | 959 §5.3, 854, 1123 §4.1.2.12 |
 //! | [`command`] | the [`Command`] type, its parser and serializer | 959 §5.3, 2228, 2389, 2428, 2640, 3659, 4217, 7151 |
 //! | [`reply`] | [`Reply`], [`ReplyCode`], an incremental multi-line parser and a serializer | 959 §4.2, 1123 §4.1.2.11 |
 //! | [`hostport`] | PORT/PASV `h1,h2,h3,h4,p1,p2`, the 227 text, EPRT, the 229 text | 959 §4.1.2, 1123 §4.1.2.6, 2428 |
@@ -25,6 +25,13 @@
 //! | [`listing`] | LIST, NLST and MLSx output | 959 §4.1.3, 3659 §7 |
 //! | [`ascii`] | the TYPE A line-ending codec for data streams | 959 §3.1.1.1 |
 //! | [`timeval`] | `time-val` and `ls -l` dates, from caller-supplied times | 3659 §2.3 |
+//!
+//! # The server engine
+//!
+//! [`server::Session`] is one control connection's state machine: bytes,
+//! events and time in; replies, storage and authentication requests, and
+//! data-connection actions out. The [`server`] module documents the contract
+//! an adapter follows.
 //!
 //! # Bytes, not strings
 //!
@@ -72,6 +79,7 @@ pub mod listing;
 pub mod path;
 pub mod pathname;
 pub mod reply;
+pub mod server;
 pub mod storage;
 pub mod timeval;
 

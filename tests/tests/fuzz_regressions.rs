@@ -44,3 +44,8 @@ fn reply_parser() {
 fn addresses() {
     replay("addresses", fuzz_checks::addresses);
 }
+
+#[test]
+fn server_session() {
+    replay("server_session", fuzz_checks::server_session);
+}

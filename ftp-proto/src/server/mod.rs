@@ -1,0 +1,235 @@
+//! The server side: one [`Session`] per control connection.
+//!
+//! # Driving a session
+//!
+//! ```text
+//! let mut s = Session::new(config, peer, local, now);
+//! loop {
+//!     while let Some(action) = s.poll_action() { perform(action) }   // drain rule
+//!     wait for: control bytes, an answer to an action, or s.poll_timeout()
+//!     s.handle_input(&bytes, now) | s.handle_event(event, now) | s.handle_timeout(now)
+//! }
+//! ```
+//!
+//! After every `handle_*` call the caller drains [`Session::poll_action`]
+//! until it returns `None`, then waits for the next input, event or
+//! [`Session::poll_timeout`]. Nothing happens between calls: the session
+//! reads no clock and performs no I/O.
+//!
+//! # What the caller performs
+//!
+//! Every [`Action`] says what to do and, where an answer is expected, which
+//! [`Event`] reports it:
+//!
+//! | action | the caller | then reports |
+//! |---|---|---|
+//! | [`Action::Send`] | writes the bytes to the control connection | — |
+//! | [`Action::Authenticate`] | checks the credentials | [`Event::Authenticated`] |
+//! | [`Action::Storage`] | runs the request on the user's file system | [`Event::Storage`] |
+//! | [`Action::ListenData`] | closes any data connection or listener, listens on the address, a port from the range | [`Event::Listening`] or [`Event::ListenFailed`], then [`Event::DataIncoming`] for each connection |
+//! | [`Action::AcceptData`] | keeps the connection just reported, closes the listener | — |
+//! | [`Action::RejectData`] | closes the connection just reported, keeps listening | — |
+//! | [`Action::ConnectData`] | closes any data connection or listener, connects | [`Event::DataConnected`] or [`Event::DataConnectFailed`] |
+//! | [`Action::Transfer`] | moves the bytes between the opened file and the data connection, closes the data connection | [`Event::TransferDone`] |
+//! | [`Action::SendListing`] | writes the bytes to the data connection, closes it | [`Event::TransferDone`] |
+//! | [`Action::AbortTransfer`] | stops the running transfer | [`Event::TransferDone`] |
+//! | [`Action::CloseFile`] | drops a file opened for a transfer that will not run (an upload written aside is discarded) | — |
+//! | [`Action::CloseData`] | closes any data connection and listener | — |
+//! | [`Action::Close`] | closes the control connection after the bytes already sent | — |
+//!
+//! Bulk file bytes never pass through the session: it decides what moves
+//! and the caller moves it, using [`crate::ascii`] when `ascii` is set.
+
+mod config;
+#[cfg(any(test, feature = "fuzz-checks"))]
+#[doc(hidden)]
+pub mod harness;
+mod session;
+
+pub use config::ServerConfig;
+pub use session::Session;
+
+use crate::command::{HostName, Password};
+use crate::storage::{Request, Response, StorageError};
+use bytes::Bytes;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+
+/// Names one request so that its answer can be matched to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(pub u64);
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// What a client offered to log in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user name as sent.
+    pub user: Bytes,
+    /// The password as sent.
+    pub password: Password,
+    /// The account, after a 332 asked for one.
+    pub account: Option<Bytes>,
+    /// An anonymous login (`anonymous` or `ftp` with anonymous logins
+    /// allowed); the password is then by custom an e-mail address.
+    pub anonymous: bool,
+    /// The virtual host named by HOST, if any (RFC 7151).
+    pub host: Option<HostName>,
+}
+
+/// What a logged-in user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permissions {
+    /// Listing and downloading only.
+    ReadOnly,
+    /// Also uploading, creating, renaming and deleting.
+    ReadWrite,
+}
+
+/// Why a login was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    /// Unknown user or wrong password: the same answer either way
+    /// (RFC 2577 §7).
+    Rejected,
+    /// The credentials are right but an account is needed (332, then ACCT).
+    AccountRequired,
+    /// The authentication service cannot answer now (421, close).
+    Unavailable,
+}
+
+/// Which way file bytes move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// From the file to the data connection (RETR).
+    Download,
+    /// From the data connection to the file (STOR, STOU, APPE).
+    Upload,
+}
+
+/// Why a transfer did not complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferError {
+    /// The data connection broke (426).
+    ConnectionLost,
+    /// Stopped by [`Action::AbortTransfer`] (426).
+    Aborted,
+    /// The file could not be read or written (451, or 552 for a full disk
+    /// or quota).
+    Storage(StorageError),
+}
+
+/// Something the caller must do; see the [module docs](self).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Write these bytes to the control connection.
+    Send(Bytes),
+    /// Check credentials; answer with [`Event::Authenticated`].
+    Authenticate {
+        /// Names the answer.
+        id: RequestId,
+        /// What the client sent.
+        credentials: Credentials,
+    },
+    /// Run a storage request; answer with [`Event::Storage`].
+    Storage {
+        /// Names the answer.
+        id: RequestId,
+        /// What to do.
+        request: Request,
+    },
+    /// Listen for one data connection; answer with [`Event::Listening`].
+    ListenData {
+        /// The local address to listen on.
+        ip: IpAddr,
+        /// The ports to choose from.
+        ports: RangeInclusive<u16>,
+    },
+    /// Keep the data connection last reported by [`Event::DataIncoming`]
+    /// and stop listening.
+    AcceptData,
+    /// Close the data connection last reported by [`Event::DataIncoming`]
+    /// and keep listening: it did not come from the client.
+    RejectData,
+    /// Connect to the client's data port; answer with
+    /// [`Event::DataConnected`] or [`Event::DataConnectFailed`].
+    ConnectData {
+        /// The client's address.
+        to: SocketAddr,
+        /// Bind to this local port first (RFC 959's L-1), if set.
+        from_port: Option<u16>,
+    },
+    /// Move a file's bytes over the data connection, then close it; answer
+    /// with [`Event::TransferDone`].
+    Transfer {
+        /// The request that opened the file.
+        file: RequestId,
+        /// Which way.
+        direction: Direction,
+        /// TYPE A: translate line ends with [`crate::ascii`].
+        ascii: bool,
+    },
+    /// Write a listing to the data connection, then close it; answer with
+    /// [`Event::TransferDone`].
+    SendListing(Bytes),
+    /// Stop the running transfer; it still reports [`Event::TransferDone`].
+    AbortTransfer,
+    /// Drop a file opened for a transfer that will not run.
+    CloseFile(RequestId),
+    /// Close any data connection and any listener.
+    CloseData,
+    /// Close the control connection once the bytes sent so far are out.
+    Close,
+}
+
+/// Something that happened, reported by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Answer to [`Action::Authenticate`].
+    Authenticated {
+        /// The request answered.
+        id: RequestId,
+        /// The outcome.
+        result: Result<Permissions, AuthError>,
+    },
+    /// Answer to [`Action::Storage`].
+    Storage {
+        /// The request answered.
+        id: RequestId,
+        /// The outcome.
+        result: Result<Response, StorageError>,
+    },
+    /// The listener asked for by [`Action::ListenData`] is open.
+    Listening {
+        /// Its port.
+        port: u16,
+    },
+    /// No listener could be opened.
+    ListenFailed,
+    /// A connection arrived on the listener; answer with
+    /// [`Action::AcceptData`] or [`Action::RejectData`].
+    DataIncoming {
+        /// Where it came from.
+        peer: SocketAddr,
+    },
+    /// The connection asked for by [`Action::ConnectData`] is open.
+    DataConnected,
+    /// The connection asked for by [`Action::ConnectData`] failed.
+    DataConnectFailed,
+    /// A transfer or listing ended.
+    TransferDone {
+        /// Bytes moved over the data connection.
+        bytes: u64,
+        /// How it ended.
+        result: Result<(), TransferError>,
+    },
+    /// The client closed the control connection.
+    ControlClosed,
+}

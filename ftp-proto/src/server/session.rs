@@ -1,0 +1,1610 @@
+//! The server session state machine.
+
+use super::{
+    Action, AuthError, Credentials, Direction, Event, Permissions, RequestId, ServerConfig,
+    TransferError,
+};
+use crate::command::{
+    Command, EpsvArgument, FileStructure, HostName, Password, TextFormat, TransferMode,
+    TransferType, Verb,
+};
+use crate::hostport;
+use crate::line::{ControlItem, LineDecoder};
+use crate::listing::{self, Facts, ListOptions};
+use crate::path::VirtualPath;
+use crate::pathname;
+use crate::reply::{Reply, ReplyCode};
+use crate::storage::{DirEntry, Metadata, Request, Response, StorageError, WriteMode};
+use crate::timeval::UtcDateTime;
+use bytes::{Bytes, BytesMut};
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+/// Commands received during a transfer wait here, up to this many; the rest
+/// stay unread in the line decoder.
+const MAX_DEFERRED: usize = 32;
+
+/// Where the login sequence stands (RFC 959 §4.1.1).
+#[derive(Debug, Clone)]
+enum Login {
+    NeedUser,
+    NeedPassword {
+        user: Bytes,
+    },
+    NeedAccount {
+        user: Bytes,
+        password: Password,
+    },
+    LoggedIn {
+        user: Bytes,
+        permissions: Permissions,
+    },
+}
+
+/// What the session waits for before it reads the next command.
+#[derive(Debug)]
+enum Waiting {
+    Nothing,
+    Auth {
+        id: RequestId,
+        user: Bytes,
+        password: Password,
+    },
+    Storage {
+        id: RequestId,
+        then: Then,
+    },
+    Listen {
+        extended: bool,
+    },
+    LoginDelay {
+        until: Instant,
+        close: bool,
+    },
+}
+
+/// What to do with a storage answer.
+#[derive(Debug)]
+enum Then {
+    ChangeDir(VirtualPath),
+    Size,
+    Mdtm,
+    Mlst(VirtualPath),
+    Stat,
+    List {
+        kind: ListKind,
+        options: ListOptions,
+        shown_as: Option<Bytes>,
+    },
+    Open {
+        direction: Direction,
+        path: VirtualPath,
+    },
+    CreateUnique,
+    RenameFrom(VirtualPath),
+    Reply(Reply),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListKind {
+    List,
+    Nlst,
+    Mlsd,
+}
+
+/// The data connection set up by PASV, EPSV, PORT or EPRT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DataChannel {
+    None,
+    Passive { connected: bool },
+    Active { to: SocketAddr, connected: bool },
+}
+
+#[derive(Debug)]
+enum Payload {
+    File { id: RequestId, direction: Direction },
+    Listing(Bytes),
+}
+
+#[derive(Debug)]
+struct Transfer {
+    payload: Payload,
+    /// What STAT reports while it runs.
+    description: String,
+    started: bool,
+    /// When waiting for the data connection gives up (425).
+    deadline: Option<Instant>,
+    abort: bool,
+    quit: bool,
+}
+
+/// One control connection's protocol state. See the [module
+/// docs](super) for how to drive it.
+#[derive(Debug)]
+pub struct Session {
+    config: Arc<ServerConfig>,
+    peer: SocketAddr,
+    local: SocketAddr,
+    lines: LineDecoder,
+    deferred: VecDeque<ControlItem>,
+    actions: VecDeque<Action>,
+    login: Login,
+    failed_logins: u32,
+    host: Option<HostName>,
+    cwd: VirtualPath,
+    ascii: bool,
+    restart: u64,
+    rename_from: Option<VirtualPath>,
+    epsv_all: bool,
+    facts: Facts,
+    data: DataChannel,
+    transfer: Option<Transfer>,
+    waiting: Waiting,
+    next_id: u64,
+    idle_deadline: Instant,
+    closed: bool,
+}
+
+/// Maps an IPv4-mapped IPv6 address to IPv4, so that comparisons and the
+/// 227 reply see one form (PROTOCOL.md §4).
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Reply text never holds CR or LF: they would forge reply lines.
+fn line_safe(text: &[u8]) -> Cow<'_, [u8]> {
+    if text.iter().any(|&b| b == b'\r' || b == b'\n') {
+        Cow::Owned(
+            text.iter()
+                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+fn is_anonymous(user: &[u8]) -> bool {
+    user.eq_ignore_ascii_case(b"anonymous") || user.eq_ignore_ascii_case(b"ftp")
+}
+
+/// Commands answered before login (PROTOCOL.md §3.2); the rest get 530.
+fn allowed_before_login(verb: Verb) -> bool {
+    matches!(
+        verb,
+        Verb::User
+            | Verb::Pass
+            | Verb::Acct
+            | Verb::Quit
+            | Verb::Rein
+            | Verb::Feat
+            | Verb::Opts
+            | Verb::Help
+            | Verb::Noop
+            | Verb::Syst
+            | Verb::Auth
+            | Verb::Adat
+            | Verb::Pbsz
+            | Verb::Prot
+            | Verb::Ccc
+            | Verb::Host
+            | Verb::Lang
+            | Verb::Abor
+            | Verb::Stat
+    )
+}
+
+impl Session {
+    /// A session for a new control connection from `peer` to `local`. The
+    /// greeting is the first action.
+    pub fn new(
+        config: Arc<ServerConfig>,
+        peer: SocketAddr,
+        local: SocketAddr,
+        now: Instant,
+    ) -> Session {
+        let mut session = Session {
+            lines: LineDecoder::new(config.max_line),
+            idle_deadline: now + config.idle_timeout,
+            config,
+            peer,
+            local,
+            deferred: VecDeque::new(),
+            actions: VecDeque::new(),
+            login: Login::NeedUser,
+            failed_logins: 0,
+            host: None,
+            cwd: VirtualPath::root(),
+            ascii: true,
+            restart: 0,
+            rename_from: None,
+            epsv_all: false,
+            facts: Facts::ALL,
+            data: DataChannel::None,
+            transfer: None,
+            waiting: Waiting::Nothing,
+            next_id: 0,
+            closed: false,
+        };
+        let banner = session.config.banner.clone();
+        session.reply(ReplyCode::SERVICE_READY, banner);
+        session
+    }
+
+    /// Feeds bytes read from the control connection, split anywhere.
+    pub fn handle_input(&mut self, bytes: &[u8], now: Instant) {
+        if self.closed {
+            return;
+        }
+        if self.lines.buffered().saturating_add(bytes.len()) > self.config.max_buffered_input {
+            self.reply(ReplyCode::SERVICE_NOT_AVAILABLE, "Too much unread input.");
+            self.close();
+            return;
+        }
+        self.lines.push(bytes);
+        self.process(now);
+    }
+
+    /// Feeds the outcome of an action.
+    pub fn handle_event(&mut self, event: Event, now: Instant) {
+        if self.closed {
+            return;
+        }
+        match event {
+            Event::Authenticated { id, result } => self.on_authenticated(id, result, now),
+            Event::Storage { id, result } => self.on_storage(id, result, now),
+            Event::Listening { port } => self.on_listening(port),
+            Event::ListenFailed => self.on_listen_failed(),
+            Event::DataIncoming { peer } => self.on_data_incoming(peer),
+            Event::DataConnected => self.on_data_connected(),
+            Event::DataConnectFailed => self.on_data_connect_failed(),
+            Event::TransferDone { bytes: _, result } => self.on_transfer_done(result),
+            Event::ControlClosed => self.on_control_closed(),
+        }
+        self.process(now);
+    }
+
+    /// Tells the session the time is `now`; call it at
+    /// [`Session::poll_timeout`].
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        if let Waiting::LoginDelay { until, close } = self.waiting {
+            if now >= until {
+                self.waiting = Waiting::Nothing;
+                self.reply(ReplyCode::NOT_LOGGED_IN, "Login incorrect.");
+                if close {
+                    self.reply(ReplyCode::SERVICE_NOT_AVAILABLE, "Too many failed logins.");
+                    self.close();
+                    return;
+                }
+            }
+        }
+        if let Some(transfer) = &self.transfer {
+            if !transfer.started && transfer.deadline.is_some_and(|d| now >= d) {
+                self.fail_before_start(
+                    ReplyCode::CANT_OPEN_DATA_CONNECTION,
+                    "Failed to establish connection.",
+                );
+            }
+        }
+        if self.idle_timer_applies() && now >= self.idle_deadline {
+            self.reply(ReplyCode::SERVICE_NOT_AVAILABLE, "Timeout.");
+            self.close();
+            return;
+        }
+        self.process(now);
+    }
+
+    /// The next action to perform, or `None` once all are drained.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// When [`Session::handle_timeout`] must be called next, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        let mut earliest: Option<Instant> = None;
+        let mut consider = |t: Instant| {
+            earliest = Some(earliest.map_or(t, |e| e.min(t)));
+        };
+        if let Waiting::LoginDelay { until, .. } = self.waiting {
+            consider(until);
+        }
+        if let Some(deadline) = self.transfer.as_ref().and_then(|t| t.deadline) {
+            consider(deadline);
+        }
+        if self.idle_timer_applies() {
+            consider(self.idle_deadline);
+        }
+        earliest
+    }
+
+    /// Whether the caller should keep reading the control connection. False
+    /// while much input waits unread (a client pipelining without end), and
+    /// once the session is closed.
+    pub fn wants_input(&self) -> bool {
+        !self.closed && self.lines.buffered() < self.config.max_buffered_input / 2
+    }
+
+    /// Whether the session has ended ([`Action::Close`] was emitted).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    fn idle_timer_applies(&self) -> bool {
+        self.transfer.is_none() && !matches!(self.waiting, Waiting::LoginDelay { .. })
+    }
+
+    // ---- output ---------------------------------------------------------
+
+    fn push(&mut self, action: Action) {
+        self.actions.push_back(action);
+    }
+
+    fn send(&mut self, bytes: Bytes) {
+        if let Some(Action::Send(previous)) = self.actions.back_mut() {
+            let mut joined = BytesMut::with_capacity(previous.len() + bytes.len());
+            joined.extend_from_slice(previous);
+            joined.extend_from_slice(&bytes);
+            *previous = joined.freeze();
+        } else {
+            self.actions.push_back(Action::Send(bytes));
+        }
+    }
+
+    fn send_reply(&mut self, reply: &Reply) {
+        let mut out = BytesMut::new();
+        if reply.encode(&mut out).is_err() {
+            // Only line breaks make encoding fail, and every text is made
+            // line-safe before it gets here; answer something valid anyway.
+            out.clear();
+            out.extend_from_slice(b"451 Internal error.\r\n");
+        }
+        self.send(out.freeze());
+    }
+
+    fn reply(&mut self, code: ReplyCode, text: impl AsRef<[u8]>) {
+        let text = Bytes::copy_from_slice(&line_safe(text.as_ref()));
+        self.send_reply(&Reply::new(code, text));
+    }
+
+    fn reply_lines(&mut self, code: ReplyCode, lines: Vec<Vec<u8>>) {
+        let lines = lines
+            .into_iter()
+            .map(|l| Bytes::copy_from_slice(&line_safe(&l)))
+            .collect();
+        self.send_reply(&Reply::multiline(code, lines));
+    }
+
+    fn close(&mut self) {
+        if let Some(transfer) = self.transfer.take() {
+            if transfer.started {
+                self.push(Action::AbortTransfer);
+            } else if let Payload::File { id, .. } = transfer.payload {
+                self.push(Action::CloseFile(id));
+            }
+        }
+        if self.data != DataChannel::None {
+            self.push(Action::CloseData);
+            self.data = DataChannel::None;
+        }
+        self.push(Action::Close);
+        self.closed = true;
+    }
+
+    fn new_id(&mut self) -> RequestId {
+        self.next_id += 1;
+        RequestId(self.next_id)
+    }
+
+    fn storage(&mut self, request: Request, then: Then) {
+        let id = self.new_id();
+        self.push(Action::Storage { id, request });
+        self.waiting = Waiting::Storage { id, then };
+    }
+
+    // ---- input ----------------------------------------------------------
+
+    fn process(&mut self, now: Instant) {
+        while !self.closed && matches!(self.waiting, Waiting::Nothing) {
+            let item = match self.transfer {
+                None => self.deferred.pop_front(),
+                Some(_) => None,
+            };
+            let item = match item {
+                Some(item) => item,
+                None => {
+                    if self.transfer.is_some() && self.deferred.len() >= MAX_DEFERRED {
+                        return;
+                    }
+                    let Some(item) = self.lines.next_item() else {
+                        return;
+                    };
+                    self.idle_deadline = now + self.config.idle_timeout;
+                    item
+                }
+            };
+            match item {
+                ControlItem::TelnetReply(bytes) => self.send(Bytes::copy_from_slice(&bytes)),
+                item if self.transfer.is_some() => self.during_transfer(item),
+                ControlItem::TooLong { .. } => {
+                    self.rename_from = None;
+                    self.reply(ReplyCode::SYNTAX_ERROR, "Command line too long.");
+                }
+                ControlItem::Line(line) => self.command(line),
+            }
+        }
+    }
+
+    /// ABOR, STAT and QUIT act at once during a transfer (RFC 959 §4.1.3);
+    /// other commands wait for its final reply.
+    fn during_transfer(&mut self, item: ControlItem) {
+        if let ControlItem::Line(line) = &item {
+            match Command::parse(line.clone()) {
+                Ok(Command::Abor) => return self.abort(),
+                Ok(Command::Quit) => {
+                    if let Some(transfer) = &mut self.transfer {
+                        transfer.quit = true;
+                    }
+                    return;
+                }
+                Ok(Command::Stat(None)) => return self.status(),
+                _ => {}
+            }
+        }
+        self.deferred.push_back(item);
+    }
+
+    fn logged_in(&self) -> Option<Permissions> {
+        match self.login {
+            Login::LoggedIn { permissions, .. } => Some(permissions),
+            _ => None,
+        }
+    }
+
+    fn command(&mut self, line: Bytes) {
+        let command = match Command::parse(line) {
+            Ok(command) => command,
+            Err(error) => {
+                self.rename_from = None;
+                let text = match error.verb() {
+                    None if matches!(error, crate::CommandError::Unknown(_)) => {
+                        "Unknown command.".to_string()
+                    }
+                    _ => format!("{}.", capitalise(&error.to_string())),
+                };
+                return self.reply(error.reply_code(), text);
+            }
+        };
+        let rename_from = self.rename_from.take();
+        if self.logged_in().is_none() && !allowed_before_login(command.verb()) {
+            return self.reply(ReplyCode::NOT_LOGGED_IN, "Please login with USER and PASS.");
+        }
+        match command {
+            Command::User(user) => self.user(user),
+            Command::Pass(password) => self.pass(password),
+            Command::Acct(account) => self.acct(account),
+            Command::Quit => {
+                self.reply(ReplyCode::CLOSING_CONTROL_CONNECTION, "Goodbye.");
+                self.close();
+            }
+            Command::Rein => self.reinitialize(),
+            Command::Noop => self.reply(ReplyCode::COMMAND_OK, "NOOP ok."),
+            Command::Syst => self.reply(ReplyCode::SYSTEM_TYPE, "UNIX Type: L8"),
+            Command::Feat => self.feat(),
+            Command::Opts { command, options } => self.opts(&command, options.as_deref()),
+            Command::Help(topic) => self.help(topic.as_deref()),
+            Command::Stat(None) => self.status(),
+            Command::Stat(Some(path)) => self.with_path(&path, |s, path| {
+                s.storage(Request::List(path), Then::Stat);
+            }),
+            Command::Host(host) => self.host(host),
+            Command::Lang(tag) => self.lang(tag.as_deref()),
+            Command::Auth(_) => self.reply(ReplyCode::NOT_IMPLEMENTED, "TLS is not configured."),
+            Command::Adat(_) => {
+                self.reply(ReplyCode::BAD_SEQUENCE, "No security exchange in progress.")
+            }
+            Command::Pbsz(_) => self.reply(ReplyCode::BAD_SEQUENCE, "PBSZ needs AUTH first."),
+            Command::Prot(_) => self.reply(ReplyCode::BAD_SEQUENCE, "PROT needs PBSZ first."),
+            Command::Ccc => self.reply(
+                ReplyCode::COMMAND_PROTECTION_DENIED,
+                "Command channel is not protected.",
+            ),
+            Command::Mic(_) | Command::Conf(_) | Command::Enc(_) => self.reply(
+                ReplyCode::NOT_IMPLEMENTED,
+                "Protected commands are not supported.",
+            ),
+            Command::Smnt(_) => self.reply(ReplyCode::NOT_IMPLEMENTED, "SMNT not implemented."),
+            Command::Abor => self.abort(),
+            Command::Pwd | Command::Xpwd => {
+                let mut text = pathname::quote(self.cwd.as_bytes());
+                text.extend_from_slice(b" is the current directory");
+                self.reply(ReplyCode::PATHNAME_CREATED, text);
+            }
+            Command::Cwd(path) | Command::Xcwd(path) => self.with_path(&path, |s, path| {
+                s.storage(Request::Stat(path.clone()), Then::ChangeDir(path));
+            }),
+            Command::Cdup | Command::Xcup => {
+                let parent = self.cwd.parent();
+                self.storage(Request::Stat(parent.clone()), Then::ChangeDir(parent));
+            }
+            Command::Type(kind) => self.transfer_type(kind),
+            Command::Mode(TransferMode::Stream) => {
+                self.reply(ReplyCode::COMMAND_OK, "Mode set to S.")
+            }
+            Command::Mode(_) => self.reply(
+                ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                "Only MODE S is supported.",
+            ),
+            Command::Stru(FileStructure::File) => {
+                self.reply(ReplyCode::COMMAND_OK, "Structure set to F.")
+            }
+            Command::Stru(_) => self.reply(
+                ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                "Only STRU F is supported.",
+            ),
+            Command::Allo { .. } => self.reply(ReplyCode::SUPERFLUOUS, "ALLO command ignored."),
+            Command::Rest(offset) => self.rest(offset),
+            Command::Pasv => self.passive(false, None),
+            Command::Epsv(None) => self.passive(true, None),
+            Command::Epsv(Some(EpsvArgument::Protocol(n))) => self.passive(true, Some(n)),
+            Command::Epsv(Some(EpsvArgument::All)) => {
+                self.epsv_all = true;
+                self.reply(ReplyCode::COMMAND_OK, "EPSV ALL ok.");
+            }
+            Command::Port(addr) => self.active(SocketAddr::V4(addr), "PORT"),
+            Command::Eprt(addr) => self.active(addr, "EPRT"),
+            Command::Retr(path) => self.retrieve(&path),
+            Command::Stor(path) => self.store(&path, Verb::Stor),
+            Command::Appe(path) => self.store(&path, Verb::Appe),
+            Command::Stou(base) => self.store_unique(base),
+            Command::List(argument) => self.list(ListKind::List, argument.as_deref()),
+            Command::Nlst(argument) => self.list(ListKind::Nlst, argument.as_deref()),
+            Command::Mlsd(argument) => self.list(ListKind::Mlsd, argument.as_deref()),
+            Command::Mlst(argument) => {
+                let path = argument.unwrap_or_default();
+                self.with_path(&path, |s, path| {
+                    s.storage(Request::Stat(path.clone()), Then::Mlst(path));
+                })
+            }
+            Command::Size(path) => {
+                if self.ascii {
+                    return self.reply(
+                        ReplyCode::FILE_NOT_AVAILABLE,
+                        "SIZE not allowed in ASCII mode.",
+                    );
+                }
+                self.with_path(&path, |s, path| s.storage(Request::Stat(path), Then::Size))
+            }
+            Command::Mdtm(path) => {
+                self.with_path(&path, |s, path| s.storage(Request::Stat(path), Then::Mdtm))
+            }
+            Command::Mkd(path) | Command::Xmkd(path) => self.write_op(&path, |s, path| {
+                let mut text = pathname::quote(path.as_bytes());
+                text.extend_from_slice(b" created");
+                let reply = Reply::new(ReplyCode::PATHNAME_CREATED, Bytes::from(text));
+                s.storage(Request::MakeDir(path), Then::Reply(reply));
+            }),
+            Command::Rmd(path) | Command::Xrmd(path) => self.write_op(&path, |s, path| {
+                let reply = Reply::new(
+                    ReplyCode::FILE_ACTION_OK,
+                    "Remove directory operation successful.",
+                );
+                s.storage(Request::RemoveDir(path), Then::Reply(reply));
+            }),
+            Command::Dele(path) => self.write_op(&path, |s, path| {
+                let reply = Reply::new(ReplyCode::FILE_ACTION_OK, "Delete operation successful.");
+                s.storage(Request::Delete(path), Then::Reply(reply));
+            }),
+            Command::Rnfr(path) => self.write_op(&path, |s, path| {
+                s.storage(Request::Stat(path.clone()), Then::RenameFrom(path));
+            }),
+            Command::Rnto(path) => match rename_from {
+                None => self.reply(ReplyCode::BAD_SEQUENCE, "RNFR required first."),
+                Some(from) => self.write_op(&path, |s, to| {
+                    let reply = Reply::new(ReplyCode::FILE_ACTION_OK, "Rename successful.");
+                    s.storage(Request::Rename { from, to }, Then::Reply(reply));
+                }),
+            },
+            Command::Site(argument) => {
+                let word = argument.split(|&b| b == b' ').next().unwrap_or_default();
+                if word.eq_ignore_ascii_case(b"HELP") {
+                    self.reply(ReplyCode::HELP_MESSAGE, "No SITE commands are available.");
+                } else {
+                    self.reply(
+                        ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                        "SITE command not implemented.",
+                    );
+                }
+            }
+            // `Command` is non-exhaustive; a verb added later is not served
+            // until this match learns it.
+            #[allow(unreachable_patterns)]
+            _ => self.reply(ReplyCode::NOT_IMPLEMENTED, "Command not implemented."),
+        }
+    }
+
+    /// Resolves a client path against the working directory, answering 501
+    /// for a name that cannot be valid.
+    fn with_path(&mut self, pathname: &[u8], then: impl FnOnce(&mut Session, VirtualPath)) {
+        match self.cwd.resolve(pathname) {
+            Ok(path) => then(self, path),
+            Err(error) => self.reply(
+                ReplyCode::SYNTAX_ERROR_IN_ARGUMENTS,
+                format!("{}.", capitalise(&error.to_string())),
+            ),
+        }
+    }
+
+    /// As [`Session::with_path`], for commands that change the file system.
+    fn write_op(&mut self, pathname: &[u8], then: impl FnOnce(&mut Session, VirtualPath)) {
+        if self.logged_in() != Some(Permissions::ReadWrite) {
+            return self.reply(ReplyCode::FILE_NOT_AVAILABLE, "Permission denied.");
+        }
+        self.with_path(pathname, then);
+    }
+
+    // ---- login ----------------------------------------------------------
+
+    /// USER is always allowed, also when logged in: it restarts the login
+    /// (RFC 959 §4.1.1).
+    fn user(&mut self, user: Bytes) {
+        self.login = Login::NeedPassword { user };
+        self.cwd = VirtualPath::root();
+        // The same reply for every name: no user enumeration (RFC 2577 §7).
+        self.reply(ReplyCode::NEED_PASSWORD, "Please specify the password.");
+    }
+
+    fn host_locked_after_user(&self) -> bool {
+        !matches!(self.login, Login::NeedUser)
+    }
+
+    fn pass(&mut self, password: Password) {
+        match std::mem::replace(&mut self.login, Login::NeedUser) {
+            Login::NeedPassword { user } => self.authenticate(user, password, None),
+            login @ Login::LoggedIn { .. } => {
+                self.login = login;
+                self.reply(ReplyCode::SUPERFLUOUS, "Already logged in.");
+            }
+            login => {
+                self.login = login;
+                self.reply(ReplyCode::BAD_SEQUENCE, "Login with USER first.");
+            }
+        }
+    }
+
+    fn acct(&mut self, account: Bytes) {
+        match std::mem::replace(&mut self.login, Login::NeedUser) {
+            Login::NeedAccount { user, password } => {
+                self.authenticate(user, password, Some(account))
+            }
+            login @ Login::LoggedIn { .. } => {
+                self.login = login;
+                self.reply(ReplyCode::SUPERFLUOUS, "ACCT not needed.");
+            }
+            login => {
+                self.login = login;
+                self.reply(ReplyCode::BAD_SEQUENCE, "Login with USER first.");
+            }
+        }
+    }
+
+    fn authenticate(&mut self, user: Bytes, password: Password, account: Option<Bytes>) {
+        let id = self.new_id();
+        let credentials = Credentials {
+            anonymous: self.config.allow_anonymous && is_anonymous(&user),
+            user: user.clone(),
+            password: password.clone(),
+            account,
+            host: self.host.clone(),
+        };
+        self.push(Action::Authenticate { id, credentials });
+        self.waiting = Waiting::Auth { id, user, password };
+    }
+
+    fn on_authenticated(
+        &mut self,
+        id: RequestId,
+        result: Result<Permissions, AuthError>,
+        now: Instant,
+    ) {
+        let Waiting::Auth { id: expected, .. } = &self.waiting else {
+            return;
+        };
+        if *expected != id {
+            return;
+        }
+        let Waiting::Auth { user, password, .. } =
+            std::mem::replace(&mut self.waiting, Waiting::Nothing)
+        else {
+            return;
+        };
+        match result {
+            Ok(permissions) => {
+                self.failed_logins = 0;
+                self.cwd = VirtualPath::root();
+                self.login = Login::LoggedIn { user, permissions };
+                self.reply(ReplyCode::LOGGED_IN, "Login successful.");
+            }
+            Err(AuthError::AccountRequired) => {
+                self.login = Login::NeedAccount { user, password };
+                self.reply(ReplyCode::NEED_ACCOUNT, "Need account for login.");
+            }
+            Err(AuthError::Unavailable) => {
+                self.reply(
+                    ReplyCode::SERVICE_NOT_AVAILABLE,
+                    "Login service unavailable.",
+                );
+                self.close();
+            }
+            Err(AuthError::Rejected) => {
+                self.login = Login::NeedUser;
+                self.failed_logins = self.failed_logins.saturating_add(1);
+                let doublings = self.failed_logins.saturating_sub(1).min(16);
+                let delay = self
+                    .config
+                    .login_delay
+                    .saturating_mul(1 << doublings)
+                    .min(self.config.max_login_delay);
+                self.waiting = Waiting::LoginDelay {
+                    until: now + delay,
+                    close: self.failed_logins >= self.config.max_login_failures,
+                };
+            }
+        }
+    }
+
+    fn reinitialize(&mut self) {
+        self.login = Login::NeedUser;
+        self.host = None;
+        self.cwd = VirtualPath::root();
+        self.ascii = true;
+        self.restart = 0;
+        self.epsv_all = false;
+        self.facts = Facts::ALL;
+        if self.data != DataChannel::None {
+            self.push(Action::CloseData);
+            self.data = DataChannel::None;
+        }
+        self.reply(ReplyCode::SERVICE_READY, "Service ready for new user.");
+    }
+
+    fn host(&mut self, host: HostName) {
+        if self.host_locked_after_user() {
+            return self.reply(ReplyCode::BAD_SEQUENCE, "HOST must come before USER.");
+        }
+        self.host = Some(host);
+        let banner = self.config.banner.clone();
+        self.reply(ReplyCode::SERVICE_READY, banner);
+    }
+
+    // ---- information ----------------------------------------------------
+
+    fn feat(&mut self) {
+        let lines = vec![
+            b"Extensions supported:".to_vec(),
+            b" EPRT".to_vec(),
+            b" EPSV".to_vec(),
+            b" HOST".to_vec(),
+            b" LANG EN*".to_vec(),
+            b" MDTM".to_vec(),
+            format!(" MLST {}", self.facts.feat()).into_bytes(),
+            b" REST STREAM".to_vec(),
+            b" SIZE".to_vec(),
+            b" TVFS".to_vec(),
+            b" UTF8".to_vec(),
+            b"End".to_vec(),
+        ];
+        self.reply_lines(ReplyCode::SYSTEM_STATUS, lines);
+    }
+
+    fn opts(&mut self, command: &[u8], options: Option<&[u8]>) {
+        if command.eq_ignore_ascii_case(b"UTF8") {
+            match options.map(<[u8]>::trim_ascii) {
+                None => self.reply(ReplyCode::COMMAND_OK, "Always in UTF8 mode."),
+                Some(on) if on.eq_ignore_ascii_case(b"ON") => {
+                    self.reply(ReplyCode::COMMAND_OK, "Always in UTF8 mode.")
+                }
+                Some(_) => self.reply(
+                    ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                    "UTF8 cannot be turned off.",
+                ),
+            }
+        } else if command.eq_ignore_ascii_case(b"MLST") {
+            self.facts = Facts::from_opts(options.unwrap_or_default());
+            let text = format!("MLST OPTS {}", self.facts.to_opts());
+            self.reply(ReplyCode::COMMAND_OK, text.trim_end());
+        } else {
+            self.reply(
+                ReplyCode::SYNTAX_ERROR_IN_ARGUMENTS,
+                "Option not understood.",
+            );
+        }
+    }
+
+    fn help(&mut self, topic: Option<&[u8]>) {
+        if let Some(topic) = topic.map(<[u8]>::trim_ascii).filter(|t| !t.is_empty()) {
+            return match Verb::from_bytes(topic) {
+                Some(verb) => self.reply(ReplyCode::HELP_MESSAGE, format!("{verb} is supported.")),
+                None => self.reply(ReplyCode::NOT_IMPLEMENTED, "Unknown command."),
+            };
+        }
+        let mut lines = vec![b"The following commands are recognized.".to_vec()];
+        for chunk in Verb::ALL.chunks(12) {
+            let mut line = String::new();
+            for verb in chunk {
+                line.push(' ');
+                line.push_str(&format!("{:<4}", verb.as_str()));
+            }
+            lines.push(line.into_bytes());
+        }
+        lines.push(b"Help OK.".to_vec());
+        self.reply_lines(ReplyCode::HELP_MESSAGE, lines);
+    }
+
+    fn lang(&mut self, tag: Option<&str>) {
+        match tag {
+            None => self.reply(ReplyCode::COMMAND_OK, "Using the default language, EN."),
+            Some(tag)
+                if tag.eq_ignore_ascii_case("EN")
+                    || tag.to_ascii_uppercase().starts_with("EN-") =>
+            {
+                self.reply(ReplyCode::COMMAND_OK, "Using EN.")
+            }
+            Some(_) => self.reply(
+                ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                "Only EN is available.",
+            ),
+        }
+    }
+
+    fn status(&mut self) {
+        let mut lines = vec![b"FTP server status:".to_vec()];
+        lines.push(format!("     Connected to {}", canonical(self.peer.ip())).into_bytes());
+        match &self.login {
+            Login::LoggedIn { user, .. } => {
+                let mut line = b"     Logged in as ".to_vec();
+                line.extend_from_slice(user);
+                lines.push(line);
+            }
+            _ => lines.push(b"     Not logged in".to_vec()),
+        }
+        lines.push(
+            format!("     TYPE: {}", if self.ascii { "ASCII" } else { "BINARY" }).into_bytes(),
+        );
+        let data = match self.data {
+            DataChannel::None => "No data connection",
+            DataChannel::Passive { connected: false } => "Passive mode, waiting for a connection",
+            DataChannel::Passive { connected: true } => "Passive mode, connected",
+            DataChannel::Active { .. } => "Active mode",
+        };
+        lines.push(format!("     {data}").into_bytes());
+        if let Some(transfer) = &self.transfer {
+            lines.push(format!("     In progress: {}", transfer.description).into_bytes());
+        }
+        lines.push(b"End of status".to_vec());
+        self.reply_lines(ReplyCode::SYSTEM_STATUS, lines);
+    }
+
+    // ---- transfer parameters --------------------------------------------
+
+    fn transfer_type(&mut self, kind: TransferType) {
+        match kind {
+            TransferType::Ascii(None | Some(TextFormat::NonPrint | TextFormat::Telnet)) => {
+                self.ascii = true;
+                self.reply(ReplyCode::COMMAND_OK, "Switching to ASCII mode.");
+            }
+            TransferType::Image | TransferType::Local(8) => {
+                self.ascii = false;
+                self.reply(ReplyCode::COMMAND_OK, "Switching to Binary mode.");
+            }
+            _ => self.reply(ReplyCode::PARAMETER_NOT_IMPLEMENTED, "Unsupported TYPE."),
+        }
+    }
+
+    fn rest(&mut self, offset: u64) {
+        if self.ascii && offset > 0 {
+            // Offsets count transferred bytes, which in TYPE A differ from
+            // the file's (RFC 3659 §5.2); ProFTPD refuses the same way.
+            return self.reply(
+                ReplyCode::SYNTAX_ERROR_IN_ARGUMENTS,
+                "REST not allowed in ASCII mode.",
+            );
+        }
+        self.restart = offset;
+        self.reply(
+            ReplyCode::PENDING_FURTHER_INFORMATION,
+            format!("Restart position accepted ({offset})."),
+        );
+    }
+
+    fn data_address_allowed(&self, ip: IpAddr) -> bool {
+        self.config.allow_foreign_data_addresses || canonical(ip) == canonical(self.peer.ip())
+    }
+
+    fn passive(&mut self, extended: bool, protocol: Option<u16>) {
+        if self.epsv_all && !extended {
+            return self.reply(ReplyCode::SYNTAX_ERROR, "EPSV ALL in effect; use EPSV.");
+        }
+        let ip = canonical(self.local.ip());
+        if let Some(protocol) = protocol {
+            let ours = if ip.is_ipv4() { 1 } else { 2 };
+            if protocol != ours {
+                return self.reply(
+                    ReplyCode::NETWORK_PROTOCOL_NOT_SUPPORTED,
+                    format!("Network protocol not supported, use ({ours})"),
+                );
+            }
+        }
+        self.data = DataChannel::None;
+        self.push(Action::ListenData {
+            ip,
+            ports: self.config.passive_ports.clone(),
+        });
+        self.waiting = Waiting::Listen { extended };
+    }
+
+    fn on_listening(&mut self, port: u16) {
+        let Waiting::Listen { extended } = self.waiting else {
+            return;
+        };
+        self.waiting = Waiting::Nothing;
+        self.data = DataChannel::Passive { connected: false };
+        if extended {
+            self.reply(
+                ReplyCode::ENTERING_EXTENDED_PASSIVE_MODE,
+                hostport::format_epsv_reply(port),
+            );
+        } else {
+            // The IPv4 form of the local address, or the configured one; a
+            // pure IPv6 connection gets 0.0.0.0, as from vsftpd, and
+            // clients connect to the control peer instead.
+            let ip = self
+                .config
+                .passive_address
+                .unwrap_or(match canonical(self.local.ip()) {
+                    IpAddr::V4(v4) => v4,
+                    IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+                });
+            let text = hostport::format_pasv_reply(SocketAddrV4::new(ip, port));
+            self.reply(ReplyCode::ENTERING_PASSIVE_MODE, text);
+        }
+    }
+
+    fn on_listen_failed(&mut self) {
+        if let Waiting::Listen { .. } = self.waiting {
+            self.waiting = Waiting::Nothing;
+            self.data = DataChannel::None;
+            self.reply(
+                ReplyCode::CANT_OPEN_DATA_CONNECTION,
+                "Could not open a passive port.",
+            );
+        }
+    }
+
+    fn active(&mut self, to: SocketAddr, verb: &str) {
+        if self.epsv_all {
+            return self.reply(ReplyCode::SYNTAX_ERROR, "EPSV ALL in effect; use EPSV.");
+        }
+        if !self.data_address_allowed(to.ip()) || to.port() < 1024 {
+            // RFC 2577 §3: no bounce to other hosts or privileged ports.
+            return self.reply(
+                ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                format!("Illegal {verb} command."),
+            );
+        }
+        if self.data != DataChannel::None {
+            self.push(Action::CloseData);
+        }
+        self.data = DataChannel::Active {
+            to,
+            connected: false,
+        };
+        self.reply(
+            ReplyCode::COMMAND_OK,
+            format!("{verb} command successful. Consider using EPSV."),
+        );
+    }
+
+    // ---- transfers ------------------------------------------------------
+
+    /// Checks that a transfer can start: a data connection is set up.
+    fn data_ready(&mut self) -> bool {
+        if self.data == DataChannel::None {
+            self.reply(
+                ReplyCode::CANT_OPEN_DATA_CONNECTION,
+                "Use PORT, PASV, EPRT or EPSV first.",
+            );
+            false
+        } else {
+            true
+        }
+    }
+
+    fn retrieve(&mut self, pathname: &[u8]) {
+        let offset = std::mem::take(&mut self.restart);
+        if !self.data_ready() {
+            return;
+        }
+        self.with_path(pathname, |s, path| {
+            let request = Request::OpenRead {
+                path: path.clone(),
+                offset,
+            };
+            s.storage(
+                request,
+                Then::Open {
+                    direction: Direction::Download,
+                    path,
+                },
+            );
+        });
+    }
+
+    fn store(&mut self, pathname: &[u8], verb: Verb) {
+        let offset = std::mem::take(&mut self.restart);
+        if self.logged_in() != Some(Permissions::ReadWrite) {
+            return self.reply(ReplyCode::FILE_NOT_AVAILABLE, "Permission denied.");
+        }
+        if !self.data_ready() {
+            return;
+        }
+        let mode = match (verb, offset) {
+            (Verb::Appe, 0) => WriteMode::Append,
+            (_, 0) => WriteMode::Replace,
+            (_, offset) => WriteMode::Resume(offset),
+        };
+        self.with_path(pathname, |s, path| {
+            let request = Request::OpenWrite {
+                path: path.clone(),
+                mode,
+            };
+            s.storage(
+                request,
+                Then::Open {
+                    direction: Direction::Upload,
+                    path,
+                },
+            );
+        });
+    }
+
+    fn store_unique(&mut self, base: Option<Bytes>) {
+        self.restart = 0;
+        if self.logged_in() != Some(Permissions::ReadWrite) {
+            return self.reply(ReplyCode::FILE_NOT_AVAILABLE, "Permission denied.");
+        }
+        if !self.data_ready() {
+            return;
+        }
+        let base = base.filter(|b| !b.contains(&b'/') && b.as_ref() != b"." && b.as_ref() != b"..");
+        let dir = self.cwd.clone();
+        self.storage(Request::CreateUnique { dir, base }, Then::CreateUnique);
+    }
+
+    fn list(&mut self, kind: ListKind, argument: Option<&[u8]>) {
+        self.restart = 0;
+        let (options, pathname) = match kind {
+            ListKind::Mlsd => (ListOptions { all: true }, argument),
+            _ => listing::split_list_argument(argument),
+        };
+        if !self.data_ready() {
+            return;
+        }
+        let shown_as = pathname.map(Bytes::copy_from_slice);
+        self.with_path(pathname.unwrap_or_default(), |s, path| {
+            s.storage(
+                Request::List(path),
+                Then::List {
+                    kind,
+                    options,
+                    shown_as,
+                },
+            );
+        });
+    }
+
+    /// A file or listing is ready: send the preliminary reply and start, or
+    /// wait for the data connection.
+    /// `text` is the 150 text; a 125 uses it too when `text_names_file`
+    /// (STOU must name its file, RFC 1123 §4.1.2.9).
+    fn begin_transfer(
+        &mut self,
+        payload: Payload,
+        description: String,
+        text: String,
+        text_names_file: bool,
+        now: Instant,
+    ) {
+        let mut transfer = Transfer {
+            payload,
+            description,
+            started: false,
+            deadline: None,
+            abort: false,
+            quit: false,
+        };
+        match self.data {
+            DataChannel::None => {
+                if let Payload::File { id, .. } = transfer.payload {
+                    self.push(Action::CloseFile(id));
+                }
+                return self.reply(
+                    ReplyCode::CANT_OPEN_DATA_CONNECTION,
+                    "Use PORT, PASV, EPRT or EPSV first.",
+                );
+            }
+            DataChannel::Passive { connected: true }
+            | DataChannel::Active {
+                connected: true, ..
+            } => {
+                let text = if text_names_file {
+                    text
+                } else {
+                    "Data connection already open; transfer starting.".to_string()
+                };
+                self.reply(ReplyCode::DATA_CONNECTION_OPEN_STARTING, text);
+                self.transfer = Some(transfer);
+                return self.start_transfer();
+            }
+            DataChannel::Passive { connected: false } => {}
+            DataChannel::Active {
+                to,
+                connected: false,
+            } => {
+                let from_port = self
+                    .config
+                    .active_from_port_l_minus_1
+                    .then(|| self.local.port().checked_sub(1))
+                    .flatten();
+                self.push(Action::ConnectData { to, from_port });
+            }
+        }
+        self.reply(ReplyCode::ABOUT_TO_OPEN_DATA_CONNECTION, text);
+        transfer.deadline = Some(now + self.config.data_connection_timeout);
+        self.transfer = Some(transfer);
+    }
+
+    fn start_transfer(&mut self) {
+        let ascii = self.ascii;
+        let Some(transfer) = &mut self.transfer else {
+            return;
+        };
+        transfer.started = true;
+        transfer.deadline = None;
+        let action = match &transfer.payload {
+            Payload::File { id, direction } => Action::Transfer {
+                file: *id,
+                direction: *direction,
+                ascii,
+            },
+            Payload::Listing(bytes) => Action::SendListing(bytes.clone()),
+        };
+        self.push(action);
+    }
+
+    /// The transfer's data connection never came: close what is open and
+    /// give the final reply.
+    fn fail_before_start(&mut self, code: ReplyCode, text: &str) {
+        let Some(transfer) = self.transfer.take() else {
+            return;
+        };
+        if let Payload::File { id, .. } = transfer.payload {
+            self.push(Action::CloseFile(id));
+        }
+        self.push(Action::CloseData);
+        self.data = DataChannel::None;
+        self.reply(code, text);
+        if transfer.abort {
+            self.reply(ReplyCode::CLOSING_DATA_CONNECTION, "ABOR successful.");
+        }
+        if transfer.quit {
+            self.reply(ReplyCode::CLOSING_CONTROL_CONNECTION, "Goodbye.");
+            self.close();
+        }
+    }
+
+    fn on_data_incoming(&mut self, peer: SocketAddr) {
+        if self.data != (DataChannel::Passive { connected: false })
+            || !self.data_address_allowed(peer.ip())
+        {
+            // Port stealing (RFC 2577 §4): only the client may connect.
+            return self.push(Action::RejectData);
+        }
+        self.push(Action::AcceptData);
+        self.data = DataChannel::Passive { connected: true };
+        if self.transfer.as_ref().is_some_and(|t| !t.started) {
+            self.start_transfer();
+        }
+    }
+
+    fn on_data_connected(&mut self) {
+        if let DataChannel::Active {
+            to,
+            connected: false,
+        } = self.data
+        {
+            self.data = DataChannel::Active {
+                to,
+                connected: true,
+            };
+            if self.transfer.as_ref().is_some_and(|t| !t.started) {
+                self.start_transfer();
+            }
+        }
+    }
+
+    fn on_data_connect_failed(&mut self) {
+        if let DataChannel::Active {
+            connected: false, ..
+        } = self.data
+        {
+            self.data = DataChannel::None;
+            if self.transfer.as_ref().is_some_and(|t| !t.started) {
+                self.fail_before_start(
+                    ReplyCode::CANT_OPEN_DATA_CONNECTION,
+                    "Failed to establish connection.",
+                );
+            }
+        }
+    }
+
+    fn on_transfer_done(&mut self, result: Result<(), TransferError>) {
+        if !self.transfer.as_ref().is_some_and(|t| t.started) {
+            return;
+        }
+        let Some(transfer) = self.transfer.take() else {
+            return;
+        };
+        // The caller closed the data connection: one per PORT/PASV.
+        self.data = DataChannel::None;
+        match result {
+            Ok(()) => self.reply(ReplyCode::CLOSING_DATA_CONNECTION, "Transfer complete."),
+            Err(TransferError::ConnectionLost | TransferError::Aborted) => self.reply(
+                ReplyCode::TRANSFER_ABORTED,
+                "Connection closed; transfer aborted.",
+            ),
+            Err(TransferError::Storage(
+                StorageError::StorageFull | StorageError::QuotaExceeded,
+            )) => self.reply(
+                ReplyCode::STORAGE_ALLOCATION_EXCEEDED,
+                "Storage allocation exceeded.",
+            ),
+            Err(TransferError::Storage(error)) => {
+                self.reply(ReplyCode::LOCAL_ERROR, format!("Local error: {error}."))
+            }
+        }
+        if transfer.abort {
+            self.reply(ReplyCode::CLOSING_DATA_CONNECTION, "ABOR successful.");
+        }
+        if transfer.quit {
+            self.reply(ReplyCode::CLOSING_CONTROL_CONNECTION, "Goodbye.");
+            self.close();
+        }
+    }
+
+    fn abort(&mut self) {
+        match &mut self.transfer {
+            Some(transfer) if transfer.started => {
+                if !transfer.abort {
+                    transfer.abort = true;
+                    self.push(Action::AbortTransfer);
+                }
+            }
+            Some(transfer) => {
+                transfer.abort = true;
+                self.fail_before_start(
+                    ReplyCode::TRANSFER_ABORTED,
+                    "Connection closed; transfer aborted.",
+                );
+            }
+            None => {
+                if self.data != DataChannel::None {
+                    self.push(Action::CloseData);
+                    self.data = DataChannel::None;
+                }
+                self.reply(ReplyCode::DATA_CONNECTION_OPEN, "No transfer to ABOR.");
+            }
+        }
+    }
+
+    fn on_control_closed(&mut self) {
+        // A dropped control connection is ABOR and QUIT (RFC 959 §4.1.1).
+        self.close();
+    }
+
+    // ---- storage answers -----------------------------------------------
+
+    fn on_storage(&mut self, id: RequestId, result: Result<Response, StorageError>, now: Instant) {
+        let Waiting::Storage { id: expected, .. } = &self.waiting else {
+            return;
+        };
+        if *expected != id {
+            return;
+        }
+        let Waiting::Storage { then, .. } = std::mem::replace(&mut self.waiting, Waiting::Nothing)
+        else {
+            return;
+        };
+        let response = match result {
+            Ok(response) => response,
+            Err(error) => return self.storage_failed(&then, &error),
+        };
+        match (then, response) {
+            (Then::ChangeDir(path), Response::Metadata(metadata)) => {
+                if metadata.is_dir() {
+                    self.cwd = path;
+                    self.reply(ReplyCode::FILE_ACTION_OK, "Directory successfully changed.");
+                } else {
+                    self.reply(
+                        ReplyCode::FILE_NOT_AVAILABLE,
+                        "Failed to change directory: not a directory.",
+                    );
+                }
+            }
+            (Then::Size, Response::Metadata(metadata)) => {
+                if metadata.is_dir() {
+                    self.reply(
+                        ReplyCode::FILE_NOT_AVAILABLE,
+                        "Could not get file size: is a directory.",
+                    );
+                } else {
+                    self.reply(ReplyCode::FILE_STATUS, metadata.size.to_string());
+                }
+            }
+            (Then::Mdtm, Response::Metadata(metadata)) => match metadata.modified {
+                Some(modified) => self.reply(
+                    ReplyCode::FILE_STATUS,
+                    UtcDateTime::from_system_time(modified).time_val(),
+                ),
+                None => self.reply(
+                    ReplyCode::FILE_NOT_AVAILABLE,
+                    "Could not get file modification time.",
+                ),
+            },
+            (Then::Mlst(path), Response::Metadata(metadata)) => {
+                let writable = self.logged_in() == Some(Permissions::ReadWrite);
+                let mut entry = b" ".to_vec();
+                listing::write_mlsx_entry(
+                    &mut entry,
+                    path.as_bytes(),
+                    &metadata,
+                    self.facts,
+                    writable,
+                );
+                let mut first = b"Listing ".to_vec();
+                first.extend_from_slice(path.as_bytes());
+                self.reply_lines(
+                    ReplyCode::FILE_ACTION_OK,
+                    vec![first, entry, b"End".to_vec()],
+                );
+            }
+            (Then::RenameFrom(path), Response::Metadata(_)) => {
+                self.rename_from = Some(path);
+                self.reply(ReplyCode::PENDING_FURTHER_INFORMATION, "Ready for RNTO.");
+            }
+            (
+                Then::Stat,
+                Response::Listing {
+                    entries,
+                    metadata,
+                    now: wall,
+                },
+            ) => {
+                self.stat_listing(entries, &metadata, wall);
+            }
+            (
+                Then::List {
+                    kind,
+                    options,
+                    shown_as,
+                },
+                Response::Listing {
+                    entries,
+                    metadata,
+                    now: wall,
+                },
+            ) => {
+                self.data_listing(kind, options, shown_as, entries, &metadata, wall, now);
+            }
+            (Then::Open { direction, path }, Response::Opened { size }) => {
+                let (text, description) = match direction {
+                    Direction::Download => {
+                        let mode = if self.ascii { "ASCII" } else { "BINARY" };
+                        let size = size.map(|n| format!(" ({n} bytes)")).unwrap_or_default();
+                        (
+                            format!("Opening {mode} mode data connection for {path}{size}."),
+                            format!("download of {path}"),
+                        )
+                    }
+                    Direction::Upload => {
+                        ("Ok to send data.".to_string(), format!("upload of {path}"))
+                    }
+                };
+                self.begin_transfer(
+                    Payload::File { id, direction },
+                    description,
+                    text,
+                    false,
+                    now,
+                );
+            }
+            (Then::CreateUnique, Response::Created { name }) => {
+                let name = String::from_utf8_lossy(&line_safe(&name)).into_owned();
+                let description = format!("upload of {}", name);
+                // RFC 1123 §4.1.2.9: the 150 text names the file.
+                let text = format!("FILE: {name}");
+                let payload = Payload::File {
+                    id,
+                    direction: Direction::Upload,
+                };
+                self.begin_transfer(payload, description, text, true, now);
+            }
+            (Then::Reply(reply), Response::Done) => self.send_reply(&reply),
+            (then, response) => {
+                // A backend answered with the wrong kind of response.
+                if let (
+                    Then::Open { .. } | Then::CreateUnique,
+                    Response::Opened { .. } | Response::Created { .. },
+                ) = (&then, &response)
+                {
+                    self.push(Action::CloseFile(id));
+                }
+                self.reply(
+                    ReplyCode::LOCAL_ERROR,
+                    "Local error: unexpected storage answer.",
+                );
+            }
+        }
+    }
+
+    fn storage_failed(&mut self, then: &Then, error: &StorageError) {
+        let code = match error {
+            StorageError::NotFound
+            | StorageError::PermissionDenied
+            | StorageError::AlreadyExists
+            | StorageError::NotADirectory
+            | StorageError::IsADirectory
+            | StorageError::DirectoryNotEmpty => ReplyCode::FILE_NOT_AVAILABLE,
+            StorageError::InvalidName => ReplyCode::FILE_NAME_NOT_ALLOWED,
+            StorageError::StorageFull => ReplyCode::INSUFFICIENT_STORAGE,
+            StorageError::QuotaExceeded => ReplyCode::STORAGE_ALLOCATION_EXCEEDED,
+            StorageError::Busy => ReplyCode::FILE_UNAVAILABLE,
+            StorageError::Other(_) => ReplyCode::LOCAL_ERROR,
+        };
+        let code = match (then, error) {
+            // MLSD of something that is not a directory (RFC 3659 §7.2.2).
+            (
+                Then::List {
+                    kind: ListKind::Mlsd,
+                    ..
+                },
+                StorageError::NotADirectory,
+            ) => ReplyCode::SYNTAX_ERROR_IN_ARGUMENTS,
+            _ => code,
+        };
+        self.reply(code, format!("{error}."));
+    }
+
+    fn stat_listing(
+        &mut self,
+        entries: Option<Vec<DirEntry>>,
+        metadata: &Metadata,
+        wall: SystemTime,
+    ) {
+        let mut out = Vec::new();
+        match &entries {
+            Some(entries) => {
+                for entry in listing::visible_entries(entries, ListOptions { all: true }) {
+                    listing::write_ls_line(&mut out, &entry.name, &entry.metadata, wall);
+                }
+            }
+            None => listing::write_ls_line(&mut out, b".", metadata, wall),
+        }
+        let mut lines = vec![b"Status follows:".to_vec()];
+        lines.extend(
+            out.split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec()),
+        );
+        lines.push(b"End of status".to_vec());
+        let code = if entries.is_some() {
+            ReplyCode::DIRECTORY_STATUS
+        } else {
+            ReplyCode::FILE_STATUS
+        };
+        self.reply_lines(code, lines);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn data_listing(
+        &mut self,
+        kind: ListKind,
+        options: ListOptions,
+        shown_as: Option<Bytes>,
+        entries: Option<Vec<DirEntry>>,
+        metadata: &Metadata,
+        wall: SystemTime,
+        now: Instant,
+    ) {
+        let writable = self.logged_in() == Some(Permissions::ReadWrite);
+        let mut out = Vec::new();
+        match (kind, &entries) {
+            (ListKind::Mlsd, None) => {
+                return self.reply(ReplyCode::SYNTAX_ERROR_IN_ARGUMENTS, "Not a directory.");
+            }
+            (ListKind::Mlsd, Some(entries)) => {
+                for entry in listing::visible_entries(entries, options) {
+                    listing::write_mlsx_entry(
+                        &mut out,
+                        &entry.name,
+                        &entry.metadata,
+                        self.facts,
+                        writable,
+                    );
+                    out.extend_from_slice(b"\r\n");
+                }
+            }
+            (ListKind::List, Some(entries)) => {
+                for entry in listing::visible_entries(entries, options) {
+                    listing::write_ls_line(&mut out, &entry.name, &entry.metadata, wall);
+                }
+            }
+            (ListKind::List, None) => {
+                let name = shown_as.clone().unwrap_or_default();
+                listing::write_ls_line(&mut out, &line_safe(&name), metadata, wall);
+            }
+            (ListKind::Nlst, Some(entries)) => {
+                // Names usable in later commands (RFC 1123 §4.1.2.7): with
+                // a directory argument, prefixed by it.
+                let prefix = shown_as.as_ref().map(|dir| {
+                    let mut p = dir.to_vec();
+                    if !p.ends_with(b"/") {
+                        p.push(b'/');
+                    }
+                    p
+                });
+                for entry in listing::visible_entries(entries, options) {
+                    if let Some(prefix) = &prefix {
+                        out.extend_from_slice(prefix);
+                    }
+                    out.extend_from_slice(&entry.name);
+                    out.extend_from_slice(b"\r\n");
+                }
+            }
+            (ListKind::Nlst, None) => {
+                out.extend_from_slice(&line_safe(&shown_as.clone().unwrap_or_default()));
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        let what = match kind {
+            ListKind::List => "LIST",
+            ListKind::Nlst => "NLST",
+            ListKind::Mlsd => "MLSD",
+        };
+        let text = "Here comes the directory listing.".to_string();
+        let payload = Payload::Listing(Bytes::from(out));
+        self.begin_transfer(payload, format!("{what} listing"), text, false, now);
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
