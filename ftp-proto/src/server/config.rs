@@ -43,6 +43,10 @@ pub struct ServerConfig {
     /// 421. Adapters stop reading before it while
     /// [`Session::wants_input`](super::Session::wants_input) is false.
     pub max_buffered_input: usize,
+    /// Record a [`Notice`](super::Notice) for each command, reply, login
+    /// and transfer, for [`Session::poll_notice`](super::Session::poll_notice).
+    /// Off by default: nothing is recorded unless asked for.
+    pub notices: bool,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +65,7 @@ impl Default for ServerConfig {
             max_login_failures: 3,
             max_line: crate::line::DEFAULT_MAX_LINE,
             max_buffered_input: 64 * 1024,
+            notices: false,
         }
     }
 }

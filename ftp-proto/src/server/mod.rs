@@ -188,6 +188,52 @@ pub enum Action {
     Close,
 }
 
+/// Something the session did, for logs and metrics
+/// ([`Session::poll_notice`], when [`ServerConfig::notices`] is on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Notice {
+    /// A command was received. The argument is left out for PASS.
+    Command {
+        /// The verb.
+        verb: crate::command::Verb,
+        /// The argument as it would be sent, if any.
+        argument: Option<Bytes>,
+    },
+    /// A reply was sent.
+    Reply {
+        /// Its code.
+        code: crate::reply::ReplyCode,
+    },
+    /// A login succeeded.
+    LoggedIn {
+        /// The user name.
+        user: Bytes,
+        /// Whether it was an anonymous login.
+        anonymous: bool,
+        /// What the user may do.
+        permissions: Permissions,
+    },
+    /// A login was refused.
+    LoginFailed {
+        /// The user name tried.
+        user: Bytes,
+    },
+    /// A transfer or listing ended.
+    TransferFinished {
+        /// Which way a file moved; `None` for a listing.
+        direction: Option<Direction>,
+        /// What moved, e.g. `download of /pub/a.txt`.
+        description: String,
+        /// Bytes moved over the data connection.
+        bytes: u64,
+        /// From the transfer command to the end.
+        duration: std::time::Duration,
+        /// How it ended.
+        result: Result<(), TransferError>,
+    },
+}
+
 /// Something that happened, reported by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

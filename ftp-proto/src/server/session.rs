@@ -1,7 +1,7 @@
 //! The server session state machine.
 
 use super::{
-    Action, AuthError, Credentials, Direction, Event, Permissions, RequestId, ServerConfig,
+    Action, AuthError, Credentials, Direction, Event, Notice, Permissions, RequestId, ServerConfig,
     TransferError,
 };
 use crate::command::{
@@ -26,6 +26,10 @@ use std::time::{Instant, SystemTime};
 /// Commands received during a transfer wait here, up to this many; the rest
 /// stay unread in the line decoder.
 const MAX_DEFERRED: usize = 32;
+
+/// Notices not yet taken by [`Session::poll_notice`] are kept up to this
+/// many; older ones are dropped.
+const MAX_NOTICES: usize = 256;
 
 /// Where the login sequence stands (RFC 959 §4.1.1).
 #[derive(Debug, Clone)]
@@ -119,6 +123,8 @@ struct Transfer {
     deadline: Option<Instant>,
     abort: bool,
     quit: bool,
+    /// When the transfer command was accepted, for [`Notice::TransferFinished`].
+    accepted_at: Instant,
 }
 
 /// One control connection's protocol state. See the [module
@@ -146,6 +152,7 @@ pub struct Session {
     next_id: u64,
     idle_deadline: Instant,
     closed: bool,
+    notices: VecDeque<Notice>,
 }
 
 /// Maps an IPv4-mapped IPv6 address to IPv4, so that comparisons and the
@@ -231,6 +238,7 @@ impl Session {
             waiting: Waiting::Nothing,
             next_id: 0,
             closed: false,
+            notices: VecDeque::new(),
         };
         let banner = session.config.banner.clone();
         session.reply(ReplyCode::SERVICE_READY, banner);
@@ -264,7 +272,7 @@ impl Session {
             Event::DataIncoming { peer } => self.on_data_incoming(peer),
             Event::DataConnected => self.on_data_connected(),
             Event::DataConnectFailed => self.on_data_connect_failed(),
-            Event::TransferDone { bytes: _, result } => self.on_transfer_done(result),
+            Event::TransferDone { bytes, result } => self.on_transfer_done(bytes, result, now),
             Event::ControlClosed => self.on_control_closed(),
         }
         self.process(now);
@@ -301,6 +309,39 @@ impl Session {
             return;
         }
         self.process(now);
+    }
+
+    /// The next notice for logs or metrics, when
+    /// [`ServerConfig::notices`] is on.
+    pub fn poll_notice(&mut self) -> Option<Notice> {
+        self.notices.pop_front()
+    }
+
+    /// A session that refuses its client at once: 421 with `reason`, then
+    /// close. For a server over its session limits, or shutting down.
+    pub fn refuse(
+        config: Arc<ServerConfig>,
+        peer: SocketAddr,
+        local: SocketAddr,
+        reason: &str,
+        now: Instant,
+    ) -> Session {
+        let mut session = Session::new(config, peer, local, now);
+        session.actions.clear();
+        session.notices.clear();
+        session.reply(ReplyCode::SERVICE_NOT_AVAILABLE, reason);
+        session.close();
+        session
+    }
+
+    /// Ends the session because the server stops: a running transfer is
+    /// aborted (an upload is not kept), then 421 and close.
+    pub fn shut_down(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.reply(ReplyCode::SERVICE_NOT_AVAILABLE, "Server shutting down.");
+        self.close();
     }
 
     /// The next action to perform, or `None` once all are drained.
@@ -362,7 +403,17 @@ impl Session {
         }
     }
 
+    fn notice(&mut self, notice: Notice) {
+        if self.notices.len() >= MAX_NOTICES {
+            self.notices.pop_front();
+        }
+        self.notices.push_back(notice);
+    }
+
     fn send_reply(&mut self, reply: &Reply) {
+        if self.config.notices {
+            self.notice(Notice::Reply { code: reply.code });
+        }
         let mut out = BytesMut::new();
         if reply.encode(&mut out).is_err() {
             // Only line breaks make encoding fail, and every text is made
@@ -486,6 +537,13 @@ impl Session {
                 return self.reply(error.reply_code(), text);
             }
         };
+        if self.config.notices {
+            let argument = loggable_argument(&command);
+            self.notice(Notice::Command {
+                verb: command.verb(),
+                argument,
+            });
+        }
         let rename_from = self.rename_from.take();
         if self.logged_in().is_none() && !allowed_before_login(command.verb()) {
             return self.reply(ReplyCode::NOT_LOGGED_IN, "Please login with USER and PASS.");
@@ -733,6 +791,14 @@ impl Session {
             Ok(permissions) => {
                 self.failed_logins = 0;
                 self.cwd = VirtualPath::root();
+                if self.config.notices {
+                    let anonymous = self.config.allow_anonymous && is_anonymous(&user);
+                    self.notice(Notice::LoggedIn {
+                        user: user.clone(),
+                        anonymous,
+                        permissions,
+                    });
+                }
                 self.login = Login::LoggedIn { user, permissions };
                 self.reply(ReplyCode::LOGGED_IN, "Login successful.");
             }
@@ -748,6 +814,9 @@ impl Session {
                 self.close();
             }
             Err(AuthError::Rejected) => {
+                if self.config.notices {
+                    self.notice(Notice::LoginFailed { user: user.clone() });
+                }
                 self.login = Login::NeedUser;
                 self.failed_logins = self.failed_logins.saturating_add(1);
                 let doublings = self.failed_logins.saturating_sub(1).min(16);
@@ -1133,6 +1202,7 @@ impl Session {
             deadline: None,
             abort: false,
             quit: false,
+            accepted_at: now,
         };
         match self.data {
             DataChannel::None => {
@@ -1259,7 +1329,7 @@ impl Session {
         }
     }
 
-    fn on_transfer_done(&mut self, result: Result<(), TransferError>) {
+    fn on_transfer_done(&mut self, bytes: u64, result: Result<(), TransferError>, now: Instant) {
         if !self.transfer.as_ref().is_some_and(|t| t.started) {
             return;
         }
@@ -1268,6 +1338,19 @@ impl Session {
         };
         // The caller closed the data connection: one per PORT/PASV.
         self.data = DataChannel::None;
+        if self.config.notices {
+            let direction = match transfer.payload {
+                Payload::File { direction, .. } => Some(direction),
+                Payload::Listing(_) => None,
+            };
+            self.notice(Notice::TransferFinished {
+                direction,
+                description: transfer.description.clone(),
+                bytes,
+                duration: now.saturating_duration_since(transfer.accepted_at),
+                result: result.clone(),
+            });
+        }
         match result {
             Ok(()) => self.reply(ReplyCode::CLOSING_DATA_CONNECTION, "Transfer complete."),
             Err(TransferError::ConnectionLost | TransferError::Aborted) => self.reply(
@@ -1596,6 +1679,17 @@ impl Session {
         let payload = Payload::Listing(Bytes::from(out));
         self.begin_transfer(payload, format!("{what} listing"), text, false, now);
     }
+}
+
+/// A command's argument as it goes on the wire, for logs; never a password.
+fn loggable_argument(command: &Command) -> Option<Bytes> {
+    if matches!(command, Command::Pass(_)) {
+        return None;
+    }
+    let wire = command.to_bytes().ok()?;
+    let start = command.verb().as_str().len() + 1;
+    wire.get(start..wire.len().checked_sub(2)?)
+        .map(Bytes::copy_from_slice)
 }
 
 fn capitalise(text: &str) -> String {

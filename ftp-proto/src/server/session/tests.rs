@@ -1597,4 +1597,84 @@ fn passive_port_in_the_227_reply() {
     passive(&mut h);
 }
 
+#[test]
+fn notices_when_enabled() {
+    let mut h = Harness::new(ServerConfig {
+        notices: true,
+        ..ServerConfig::default()
+    });
+    h.input("USER alice\r\nPASS secret\r\nEPSV\r\nRETR readme\r\n");
+    let notices: Vec<Notice> = std::iter::from_fn(|| h.session.poll_notice()).collect();
+    assert_eq!(
+        notices[0],
+        Notice::Reply {
+            code: ReplyCode::SERVICE_READY
+        }
+    );
+    assert_eq!(
+        notices[1],
+        Notice::Command {
+            verb: Verb::User,
+            argument: Some(Bytes::from_static(b"alice"))
+        }
+    );
+    assert_eq!(
+        notices[3],
+        Notice::Command {
+            verb: Verb::Pass,
+            argument: None
+        }
+    );
+    assert!(notices.contains(&Notice::LoggedIn {
+        user: Bytes::from_static(b"alice"),
+        anonymous: false,
+        permissions: Permissions::ReadWrite
+    }));
+    assert!(notices.iter().any(|n| matches!(n, Notice::TransferFinished { direction: Some(Direction::Download), bytes: 7, result: Ok(()), description, .. } if description == "download of /readme")));
+    let debug = format!("{notices:?}");
+    assert!(!debug.contains("secret"), "{debug}");
+
+    let mut h = Harness::logged_in();
+    h.input("NOOP\r\n");
+    assert_eq!(h.session.poll_notice(), None);
+}
+
+#[test]
+fn refused_session_says_421_and_closes() {
+    let config = Arc::new(ServerConfig::default());
+    let mut s = Session::refuse(
+        config,
+        "127.0.0.1:1".parse().unwrap(),
+        "127.0.0.1:21".parse().unwrap(),
+        "Too many connections.",
+        Instant::now(),
+    );
+    assert_eq!(
+        s.poll_action(),
+        Some(Action::Send(Bytes::from_static(
+            b"421 Too many connections.\r\n"
+        )))
+    );
+    assert_eq!(s.poll_action(), Some(Action::Close));
+    assert_eq!(s.poll_action(), None);
+    assert!(s.is_closed());
+}
+
+#[test]
+fn shutting_down_aborts_a_running_transfer() {
+    let mut h = Harness::logged_in();
+    h.behaviour.transfers_complete = false;
+    passive(&mut h);
+    h.exchange("STOR x\r\n");
+    h.start_held_transfer();
+    take_actions(&mut h);
+    h.session.shut_down();
+    h.drain();
+    assert_eq!(h.output(), "421 Server shutting down.\r\n");
+    let actions = take_actions(&mut h);
+    assert_eq!(actions.first(), Some(&Action::AbortTransfer));
+    assert_eq!(actions.last(), Some(&Action::Close));
+    assert!(h.fs.content("/x").is_none());
+}
+
 mod properties;
