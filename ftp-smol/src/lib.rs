@@ -1,6 +1,10 @@
 //! Async adapter: drives the `ftp-proto` engine on smol / async-io.
 //!
-//! The server and client drivers land here; until then this crate only
-//! re-exports the engine so that embedders can depend on one name.
+//! [`server::serve`] runs an FTP server on a listener: one task per control
+//! connection, each a thin loop that feeds the engine and performs its
+//! actions, with storage, accounts and transfers from `ftp-backend`. The
+//! `ftpd` binary wraps it with a command line.
+
+pub mod server;
 
 pub use ftp_proto as proto;

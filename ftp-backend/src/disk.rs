@@ -1,0 +1,580 @@
+//! Local-disk storage, jailed with cap-std.
+//!
+//! Every request is resolved by [`cap_std::fs::Dir`] relative to the user's
+//! root directory: `..`, absolute paths and symlinks that lead outside the
+//! root fail inside cap-std, whatever the engine sent (it never sends `..`,
+//! but the jail does not rely on that).
+//!
+//! Uploads that replace a file are written aside, to a hidden file in the
+//! same directory, and renamed into place only when the transfer succeeds
+//! (after an fsync, unless turned off): a failed or aborted upload never
+//! destroys the previous content. Appends and resumed uploads write in place,
+//! so that a broken one can be resumed again.
+
+use cap_std::ambient_authority;
+use cap_std::fs::MetadataExt;
+use cap_std::fs::{Dir, File, OpenOptions};
+use ftp_proto::path::VirtualPath;
+use ftp_proto::storage::{
+    DirEntry, FileKind, Metadata, Request, Response, StorageError, WriteMode,
+};
+use std::ffi::OsStr;
+use std::io::{self, Seek, SeekFrom};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+/// A user's root directory on disk.
+#[derive(Debug)]
+pub struct DiskStorage {
+    root: Dir,
+    fsync: bool,
+}
+
+/// A file opened for a transfer, as answered to `OpenRead`, `OpenWrite` or
+/// `CreateUnique`.
+#[derive(Debug)]
+pub enum OpenedFile {
+    /// For a download, positioned at the requested offset.
+    Read(std::fs::File),
+    /// For an upload.
+    Write(Upload),
+}
+
+/// A file being uploaded. Dropping it without [`Upload::commit`] discards a
+/// file written aside.
+#[derive(Debug)]
+pub struct Upload {
+    file: std::fs::File,
+    aside: Option<Aside>,
+    fsync: bool,
+}
+
+#[derive(Debug)]
+struct Aside {
+    dir: Dir,
+    temporary: PathBuf,
+    name: PathBuf,
+}
+
+impl Upload {
+    /// Where the bytes go.
+    pub fn file(&mut self) -> &mut std::fs::File {
+        &mut self.file
+    }
+
+    /// The upload succeeded: truncate to what was written, flush to disk,
+    /// and put a file written aside in place.
+    pub fn commit(mut self) -> io::Result<()> {
+        let end = self.file.stream_position()?;
+        self.file.set_len(end)?;
+        if self.fsync {
+            self.file.sync_all()?;
+        }
+        if let Some(aside) = self.aside.take() {
+            aside
+                .dir
+                .rename(&aside.temporary, &aside.dir, &aside.name)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if let Some(aside) = &self.aside {
+            let _ = aside.dir.remove_file(&aside.temporary);
+        }
+    }
+}
+
+/// A storage error from an I/O error.
+pub fn storage_error(error: &io::Error) -> StorageError {
+    use io::ErrorKind as K;
+    match error.kind() {
+        K::NotFound => StorageError::NotFound,
+        K::PermissionDenied => StorageError::PermissionDenied,
+        K::AlreadyExists => StorageError::AlreadyExists,
+        K::NotADirectory => StorageError::NotADirectory,
+        K::IsADirectory => StorageError::IsADirectory,
+        K::DirectoryNotEmpty => StorageError::DirectoryNotEmpty,
+        K::InvalidInput | K::InvalidFilename => StorageError::InvalidName,
+        K::StorageFull => StorageError::StorageFull,
+        K::QuotaExceeded | K::FileTooLarge => StorageError::QuotaExceeded,
+        K::ResourceBusy | K::WouldBlock => StorageError::Busy,
+        _ => match error.raw_os_error() {
+            // ELOOP and EXDEV: cap-std's refusal to leave the root, and
+            // symlink loops, read as "not permitted".
+            Some(40 | 18) => StorageError::PermissionDenied,
+            _ if error.to_string().contains("outside of the filesystem") => {
+                StorageError::PermissionDenied
+            }
+            _ => StorageError::Other(error.to_string()),
+        },
+    }
+}
+
+fn relative(path: &VirtualPath) -> &Path {
+    match path.relative() {
+        [] => Path::new("."),
+        bytes => Path::new(OsStr::from_bytes(bytes)),
+    }
+}
+
+fn metadata_of(meta: &cap_std::fs::Metadata, link_target: Option<PathBuf>) -> Metadata {
+    let file_type = meta.file_type();
+    let kind = if file_type.is_dir() {
+        FileKind::Directory
+    } else if file_type.is_file() {
+        FileKind::File
+    } else if file_type.is_symlink() {
+        FileKind::Symlink(link_target.map(|t| t.as_os_str().as_bytes().to_vec().into()))
+    } else {
+        FileKind::Other
+    };
+    Metadata {
+        kind,
+        size: meta.len(),
+        modified: meta.modified().ok().map(|t| t.into_std()),
+        mode: Some(meta.mode() & 0o7777),
+        unique: Some(meta.dev().rotate_left(32) ^ meta.ino()),
+    }
+}
+
+static UPLOADS: AtomicU64 = AtomicU64::new(0);
+
+impl DiskStorage {
+    /// Opens `root` as a jail. `fsync`: uploads reach the disk before they
+    /// are reported done.
+    pub fn open(root: &Path, fsync: bool) -> io::Result<DiskStorage> {
+        let root = Dir::open_ambient_dir(root, ambient_authority())?;
+        Ok(DiskStorage { root, fsync })
+    }
+
+    /// Runs one storage request. Requests that open a file also return it.
+    pub fn handle(
+        &self,
+        request: &Request,
+    ) -> Result<(Response, Option<OpenedFile>), StorageError> {
+        self.run(request).map_err(|e| storage_error(&e))
+    }
+
+    fn stat(&self, path: &VirtualPath) -> io::Result<Metadata> {
+        let meta = self.root.metadata(relative(path))?;
+        Ok(metadata_of(&meta, None))
+    }
+
+    fn run(&self, request: &Request) -> io::Result<(Response, Option<OpenedFile>)> {
+        let done = |response| Ok((response, None));
+        match request {
+            Request::Stat(path) => done(Response::Metadata(self.stat(path)?)),
+            Request::List(path) => {
+                let metadata = self.stat(path)?;
+                let entries = if metadata.is_dir() {
+                    Some(self.read_dir(path)?)
+                } else {
+                    None
+                };
+                done(Response::Listing {
+                    entries,
+                    metadata,
+                    now: SystemTime::now(),
+                })
+            }
+            Request::OpenRead { path, offset } => {
+                let file = self.root.open(relative(path))?;
+                let meta = file.metadata()?;
+                if meta.is_dir() {
+                    return Err(io::Error::from(io::ErrorKind::IsADirectory));
+                }
+                let mut file = file.into_std();
+                file.seek(SeekFrom::Start(*offset))?;
+                Ok((
+                    Response::Opened {
+                        size: Some(meta.len()),
+                    },
+                    Some(OpenedFile::Read(file)),
+                ))
+            }
+            Request::OpenWrite { path, mode } => {
+                let upload = self.open_upload(path, *mode)?;
+                let size = upload.file.metadata().ok().map(|m| m.len());
+                Ok((Response::Opened { size }, Some(OpenedFile::Write(upload))))
+            }
+            Request::CreateUnique { dir, base } => {
+                let base = base.as_deref().unwrap_or(b"ftp-upload");
+                for _ in 0..100 {
+                    let mut name = base.to_vec();
+                    name.extend_from_slice(format!(".{:08x}", fastrand::u32(..)).as_bytes());
+                    let path = dir
+                        .join(&name)
+                        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+                    let mut options = OpenOptions::new();
+                    options.write(true).create_new(true);
+                    match self.root.open_with(relative(&path), &options) {
+                        Ok(file) => {
+                            let upload = Upload {
+                                file: file.into_std(),
+                                aside: None,
+                                fsync: self.fsync,
+                            };
+                            return Ok((
+                                Response::Created { name: name.into() },
+                                Some(OpenedFile::Write(upload)),
+                            ));
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(io::Error::from(io::ErrorKind::AlreadyExists))
+            }
+            Request::MakeDir(path) => {
+                self.root.create_dir(relative(path))?;
+                done(Response::Done)
+            }
+            Request::RemoveDir(path) => {
+                if path.is_root() {
+                    return Err(io::Error::from(io::ErrorKind::PermissionDenied));
+                }
+                self.root.remove_dir(relative(path))?;
+                done(Response::Done)
+            }
+            Request::Delete(path) => {
+                if self.root.symlink_metadata(relative(path))?.is_dir() {
+                    return Err(io::Error::from(io::ErrorKind::IsADirectory));
+                }
+                self.root.remove_file(relative(path))?;
+                done(Response::Done)
+            }
+            Request::Rename { from, to } => {
+                if from.is_root() || to.is_root() {
+                    return Err(io::Error::from(io::ErrorKind::PermissionDenied));
+                }
+                self.root.rename(relative(from), &self.root, relative(to))?;
+                done(Response::Done)
+            }
+        }
+    }
+
+    fn read_dir(&self, path: &VirtualPath) -> io::Result<Vec<DirEntry>> {
+        let dir = self.root.open_dir(relative(path))?;
+        let mut entries = Vec::new();
+        for entry in dir.entries()? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Ok(meta) = dir.symlink_metadata(&name) else {
+                continue;
+            };
+            let target = if meta.file_type().is_symlink() {
+                dir.read_link_contents(&name).ok()
+            } else {
+                None
+            };
+            entries.push(DirEntry {
+                name: name.as_bytes().to_vec().into(),
+                metadata: metadata_of(&meta, target),
+            });
+        }
+        Ok(entries)
+    }
+
+    fn open_upload(&self, path: &VirtualPath, mode: WriteMode) -> io::Result<Upload> {
+        let target = relative(path);
+        if let Ok(meta) = self.root.metadata(target) {
+            if meta.is_dir() {
+                return Err(io::Error::from(io::ErrorKind::IsADirectory));
+            }
+        }
+        let mut options = OpenOptions::new();
+        match mode {
+            WriteMode::Append => {
+                options.append(true).create(true);
+                let file = self.root.open_with(target, &options)?;
+                Ok(Upload {
+                    file: file.into_std(),
+                    aside: None,
+                    fsync: self.fsync,
+                })
+            }
+            WriteMode::Resume(offset) => {
+                options.write(true).create(true);
+                let mut file = self.root.open_with(target, &options)?.into_std();
+                file.seek(SeekFrom::Start(offset))?;
+                Ok(Upload {
+                    file,
+                    aside: None,
+                    fsync: self.fsync,
+                })
+            }
+            WriteMode::Replace => {
+                let parent = path.parent();
+                let name = path
+                    .file_name()
+                    .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+                let dir = self.root.open_dir(relative(&parent))?;
+                let n = UPLOADS.fetch_add(1, Ordering::Relaxed);
+                let temporary =
+                    PathBuf::from(format!(".ftp-upload.{}.{n}.part", std::process::id()));
+                options.write(true).create_new(true);
+                let file: File = dir.open_with(&temporary, &options)?;
+                Ok(Upload {
+                    file: file.into_std(),
+                    aside: Some(Aside {
+                        dir,
+                        temporary,
+                        name: PathBuf::from(OsStr::from_bytes(name)),
+                    }),
+                    fsync: self.fsync,
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn path(p: &str) -> VirtualPath {
+        VirtualPath::root().resolve(p.as_bytes()).unwrap()
+    }
+
+    fn setup() -> (tempfile::TempDir, DiskStorage) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("root")).unwrap();
+        std::fs::write(dir.path().join("root/a.txt"), b"hello").unwrap();
+        std::fs::write(dir.path().join("secret"), b"outside").unwrap();
+        let storage = DiskStorage::open(&dir.path().join("root"), true).unwrap();
+        (dir, storage)
+    }
+
+    #[test]
+    fn symlinks_out_of_the_root_are_refused() {
+        let (dir, storage) = setup();
+        std::os::unix::fs::symlink(dir.path().join("secret"), dir.path().join("root/escape"))
+            .unwrap();
+        std::os::unix::fs::symlink("../secret", dir.path().join("root/relative-escape")).unwrap();
+        std::os::unix::fs::symlink(dir.path(), dir.path().join("root/escape-dir")).unwrap();
+        for p in ["/escape", "/relative-escape", "/escape-dir/secret"] {
+            let read = storage.handle(&Request::OpenRead {
+                path: path(p),
+                offset: 0,
+            });
+            assert!(
+                matches!(read, Err(StorageError::PermissionDenied)),
+                "{p}: {read:?}"
+            );
+        }
+        let list = storage.handle(&Request::List(path("/escape-dir")));
+        assert!(
+            matches!(list, Err(StorageError::PermissionDenied)),
+            "{list:?}"
+        );
+        let write = storage.handle(&Request::OpenWrite {
+            path: path("/escape-dir/new"),
+            mode: WriteMode::Replace,
+        });
+        assert!(write.is_err());
+        assert!(!dir.path().join("new").exists());
+        // A symlink inside the root is followed.
+        std::os::unix::fs::symlink("a.txt", dir.path().join("root/inside")).unwrap();
+        assert!(
+            storage
+                .handle(&Request::OpenRead {
+                    path: path("/inside"),
+                    offset: 0
+                })
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn failed_upload_keeps_the_previous_content() {
+        let (dir, storage) = setup();
+        let (_, file) = storage
+            .handle(&Request::OpenWrite {
+                path: path("/a.txt"),
+                mode: WriteMode::Replace,
+            })
+            .unwrap();
+        let Some(OpenedFile::Write(mut upload)) = file else {
+            panic!()
+        };
+        upload.file().write_all(b"partial").unwrap();
+        drop(upload);
+        assert_eq!(
+            std::fs::read(dir.path().join("root/a.txt")).unwrap(),
+            b"hello"
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("root"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["a.txt"]);
+
+        let (_, file) = storage
+            .handle(&Request::OpenWrite {
+                path: path("/a.txt"),
+                mode: WriteMode::Replace,
+            })
+            .unwrap();
+        let Some(OpenedFile::Write(mut upload)) = file else {
+            panic!()
+        };
+        upload.file().write_all(b"new").unwrap();
+        upload.commit().unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join("root/a.txt")).unwrap(),
+            b"new"
+        );
+    }
+
+    #[test]
+    fn append_and_resume_write_in_place() {
+        let (dir, storage) = setup();
+        let (_, file) = storage
+            .handle(&Request::OpenWrite {
+                path: path("/a.txt"),
+                mode: WriteMode::Append,
+            })
+            .unwrap();
+        let Some(OpenedFile::Write(mut upload)) = file else {
+            panic!()
+        };
+        upload.file().write_all(b" world").unwrap();
+        upload.commit().unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join("root/a.txt")).unwrap(),
+            b"hello world"
+        );
+        let (_, file) = storage
+            .handle(&Request::OpenWrite {
+                path: path("/a.txt"),
+                mode: WriteMode::Resume(2),
+            })
+            .unwrap();
+        let Some(OpenedFile::Write(mut upload)) = file else {
+            panic!()
+        };
+        upload.file().write_all(b"LP").unwrap();
+        upload.commit().unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join("root/a.txt")).unwrap(),
+            b"heLP"
+        );
+    }
+
+    #[test]
+    fn read_from_an_offset() {
+        let (_dir, storage) = setup();
+        let (response, file) = storage
+            .handle(&Request::OpenRead {
+                path: path("/a.txt"),
+                offset: 2,
+            })
+            .unwrap();
+        assert_eq!(response, Response::Opened { size: Some(5) });
+        let Some(OpenedFile::Read(mut file)) = file else {
+            panic!()
+        };
+        let mut rest = String::new();
+        file.read_to_string(&mut rest).unwrap();
+        assert_eq!(rest, "llo");
+    }
+
+    #[test]
+    fn directory_operations_and_errors() {
+        let (dir, storage) = setup();
+        assert_eq!(
+            storage.handle(&Request::MakeDir(path("/d"))).unwrap().0,
+            Response::Done
+        );
+        assert_eq!(
+            storage.handle(&Request::MakeDir(path("/d"))).unwrap_err(),
+            StorageError::AlreadyExists
+        );
+        std::fs::write(dir.path().join("root/d/f"), b"").unwrap();
+        assert_eq!(
+            storage.handle(&Request::RemoveDir(path("/d"))).unwrap_err(),
+            StorageError::DirectoryNotEmpty
+        );
+        assert_eq!(
+            storage.handle(&Request::Delete(path("/d"))).unwrap_err(),
+            StorageError::IsADirectory
+        );
+        assert_eq!(
+            storage.handle(&Request::Delete(path("/d/f"))).unwrap().0,
+            Response::Done
+        );
+        assert_eq!(
+            storage.handle(&Request::RemoveDir(path("/d"))).unwrap().0,
+            Response::Done
+        );
+        assert_eq!(
+            storage.handle(&Request::Stat(path("/d"))).unwrap_err(),
+            StorageError::NotFound
+        );
+        assert_eq!(
+            storage.handle(&Request::RemoveDir(path("/"))).unwrap_err(),
+            StorageError::PermissionDenied
+        );
+        assert_eq!(
+            storage
+                .handle(&Request::Rename {
+                    from: path("/a.txt"),
+                    to: path("/b.txt")
+                })
+                .unwrap()
+                .0,
+            Response::Done
+        );
+        assert!(dir.path().join("root/b.txt").exists());
+        assert_eq!(
+            storage
+                .handle(&Request::OpenRead {
+                    path: path("/"),
+                    offset: 0
+                })
+                .unwrap_err(),
+            StorageError::IsADirectory
+        );
+    }
+
+    #[test]
+    fn listing_and_unique_names() {
+        let (_dir, storage) = setup();
+        let (response, _) = storage
+            .handle(&Request::CreateUnique {
+                dir: path("/"),
+                base: Some(b"up".to_vec().into()),
+            })
+            .unwrap();
+        let Response::Created { name } = response else {
+            panic!()
+        };
+        assert!(name.starts_with(b"up."));
+        let (response, _) = storage.handle(&Request::List(path("/"))).unwrap();
+        let Response::Listing {
+            entries: Some(entries),
+            metadata,
+            ..
+        } = response
+        else {
+            panic!()
+        };
+        assert!(metadata.is_dir());
+        let mut names: Vec<_> = entries.iter().map(|e| e.name.clone()).collect();
+        names.sort();
+        assert_eq!(names[0], bytes::Bytes::from_static(b"a.txt"));
+        assert_eq!(names[1], name);
+        let file = entries
+            .iter()
+            .find(|e| e.name.as_ref() == b"a.txt")
+            .unwrap();
+        assert_eq!(file.metadata.size, 5);
+        assert!(file.metadata.modified.is_some() && file.metadata.unique.is_some());
+    }
+}

@@ -1,0 +1,20 @@
+//! What an FTP server built on `ftp-proto` runs on the local machine, shared
+//! by the blocking (`ftp-std`) and async (`ftp-smol`) adapters so that each
+//! stays a thin driver:
+//!
+//! - [`disk`]: storage on the local disk, jailed with cap-std, uploads
+//!   written aside;
+//! - [`accounts`]: users, plain or argon2 passwords, permissions;
+//! - [`transfer`]: the blocking loop that moves file bytes over a data
+//!   connection (sendfile for TYPE I downloads, the engine's codec for
+//!   TYPE A), abortable from another thread;
+//! - [`limits`]: session counts in all and per client address;
+//! - [`net`]: control-socket options, passive listeners in a port range,
+//!   active connections from a chosen port.
+#![deny(missing_docs)]
+
+pub mod accounts;
+pub mod disk;
+pub mod limits;
+pub mod net;
+pub mod transfer;

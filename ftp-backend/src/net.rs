@@ -1,0 +1,87 @@
+//! Socket set-up both adapters need.
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::io;
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+/// Prepares an accepted control connection: urgent data stays in line
+/// (`SO_OOBINLINE`, so the Telnet Synch that clients send with ABOR is read
+/// like other bytes, PROTOCOL.md §1) and small replies go out at once.
+pub fn prepare_control(stream: &TcpStream) -> io::Result<()> {
+    let socket = socket2::SockRef::from(stream);
+    socket.set_out_of_band_inline(true)?;
+    stream.set_nodelay(true)
+}
+
+/// Binds a listener on `ip` at a port of `ports`, starting at a random one
+/// (RFC 2577 §8: passive ports are hard to guess).
+pub fn listen_in_range(ip: IpAddr, ports: &RangeInclusive<u16>) -> io::Result<TcpListener> {
+    let (first, last) = (*ports.start(), *ports.end());
+    if first > last {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "empty port range",
+        ));
+    }
+    let span = u32::from(last - first) + 1;
+    let start = fastrand::u32(..span);
+    let mut last_error = io::Error::from(io::ErrorKind::AddrInUse);
+    for step in 0..span.min(256) {
+        let port = first as u32 + (start + step) % span;
+        let Ok(port) = u16::try_from(port) else {
+            continue;
+        };
+        match TcpListener::bind(SocketAddr::new(ip, port)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = e,
+        }
+    }
+    Err(last_error)
+}
+
+/// Connects a data connection to `to`, from `local_ip` and, if given, from
+/// `from_port` (RFC 959's L-1, which needs the address reusable).
+pub fn connect_data(
+    to: SocketAddr,
+    local_ip: IpAddr,
+    from_port: Option<u16>,
+    timeout: Duration,
+) -> io::Result<TcpStream> {
+    let socket = Socket::new(Domain::for_address(to), Type::STREAM, Some(Protocol::TCP))?;
+    if let Some(port) = from_port {
+        socket.set_reuse_address(true)?;
+        socket.bind(&SockAddr::from(SocketAddr::new(local_ip, port)))?;
+    }
+    socket.connect_timeout(&SockAddr::from(to), timeout)?;
+    Ok(socket.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listens_inside_the_range() {
+        let listener = listen_in_range("127.0.0.1".parse().unwrap(), &(47000..=47100)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert!((47000..=47100).contains(&port));
+        let stream = connect_data(
+            listener.local_addr().unwrap(),
+            "127.0.0.1".parse().unwrap(),
+            None,
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        prepare_control(&stream).unwrap();
+        assert!(
+            socket2::SockRef::from(&stream)
+                .out_of_band_inline()
+                .unwrap()
+        );
+        #[allow(clippy::reversed_empty_ranges)]
+        let empty = 10..=9;
+        assert!(listen_in_range("127.0.0.1".parse().unwrap(), &empty).is_err());
+    }
+}

@@ -1,0 +1,409 @@
+//! `ftpd`: serve a directory over FTP.
+//!
+//! With no arguments it serves the current directory, read-only, to
+//! anonymous users on 127.0.0.1:2121. See `ftpd --help`.
+
+use clap::Parser;
+use ftp_backend::accounts::{Account, Accounts, Secret, hash_password};
+use ftp_proto::server::{Permissions, ServerConfig};
+use ftp_smol::server::{Settings, Shutdown, serve};
+use serde::Deserialize;
+use smol::Executor;
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Serve a directory over FTP.
+///
+/// Flags override the settings of a --config file.
+#[derive(Debug, Parser)]
+#[command(name = "ftpd", version)]
+struct Cli {
+    /// Address to listen on, IPv4 or IPv6 ([::1]:2121); repeatable.
+    /// [default: 127.0.0.1:2121]
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Vec<SocketAddr>,
+    /// Directory to serve. [default: the current directory]
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// A user with read-write access (unless --read-only); repeatable.
+    #[arg(long, value_name = "NAME:PASSWORD")]
+    user: Vec<String>,
+    /// Let `anonymous` and `ftp` log in, read-only. The default when no user
+    /// is configured.
+    #[arg(long, overrides_with = "no_anonymous")]
+    anonymous: bool,
+    /// Refuse anonymous logins.
+    #[arg(long)]
+    no_anonymous: bool,
+    /// Nobody may change files.
+    #[arg(long)]
+    read_only: bool,
+    /// Ports for passive data connections. [default: 49152-65534]
+    #[arg(long, value_name = "FROM-TO")]
+    passive_ports: Option<String>,
+    /// IPv4 address announced in 227 replies, for a server behind NAT.
+    #[arg(long, value_name = "IP")]
+    passive_address: Option<std::net::Ipv4Addr>,
+    /// Sessions served at once. [default: 1000]
+    #[arg(long, value_name = "N")]
+    max_sessions: Option<usize>,
+    /// Sessions served at once from one client address. [default: 50]
+    #[arg(long, value_name = "N")]
+    max_sessions_per_ip: Option<usize>,
+    /// Close control connections idle this long. [default: 300]
+    #[arg(long, value_name = "SECS")]
+    idle_timeout: Option<u64>,
+    /// Report uploads done before they reach the disk (faster, less safe).
+    #[arg(long)]
+    no_fsync: bool,
+    /// TOML file with the same settings, and users with argon2 password
+    /// hashes.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print an argon2 hash of the password read from standard input, for a
+    /// config file, and exit.
+    #[arg(long)]
+    hash_password: bool,
+    /// More logging: -v for every command, -vv for every reply.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+/// The `--config` file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    listen: Option<Vec<SocketAddr>>,
+    root: Option<PathBuf>,
+    anonymous: Option<bool>,
+    read_only: Option<bool>,
+    passive_ports: Option<String>,
+    passive_address: Option<std::net::Ipv4Addr>,
+    max_sessions: Option<usize>,
+    max_sessions_per_ip: Option<usize>,
+    idle_timeout: Option<u64>,
+    fsync: Option<bool>,
+    banner: Option<String>,
+    #[serde(default)]
+    users: Vec<ConfigUser>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigUser {
+    name: String,
+    /// An argon2 hash in PHC form, as `ftpd --hash-password` prints it.
+    password_hash: String,
+    #[serde(default)]
+    read_only: bool,
+    root: Option<PathBuf>,
+}
+
+fn parse_port_range(text: &str) -> Result<std::ops::RangeInclusive<u16>, String> {
+    let (from, to) = text
+        .split_once('-')
+        .ok_or_else(|| format!("passive ports {text:?}: expected FROM-TO"))?;
+    let from: u16 = from
+        .trim()
+        .parse()
+        .map_err(|_| format!("passive ports {text:?}: bad FROM"))?;
+    let to: u16 = to
+        .trim()
+        .parse()
+        .map_err(|_| format!("passive ports {text:?}: bad TO"))?;
+    if from == 0 || from > to {
+        return Err(format!("passive ports {text:?}: need 0 < FROM <= TO"));
+    }
+    Ok(from..=to)
+}
+
+fn settings(cli: &Cli) -> Result<(Settings, Vec<SocketAddr>, bool), String> {
+    let file: ConfigFile = match &cli.config {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => ConfigFile::default(),
+    };
+    let read_only = cli.read_only || file.read_only.unwrap_or(false);
+    let permissions = |user_read_only: bool| {
+        if read_only || user_read_only {
+            Permissions::ReadOnly
+        } else {
+            Permissions::ReadWrite
+        }
+    };
+    let mut accounts = Accounts::new();
+    for user in &file.users {
+        accounts.insert(
+            &user.name,
+            Account {
+                secret: Secret::Argon2(user.password_hash.clone()),
+                permissions: permissions(user.read_only),
+                root: user.root.clone(),
+            },
+        );
+    }
+    for user in &cli.user {
+        let (name, password) = user
+            .split_once(':')
+            .ok_or_else(|| format!("--user {user:?}: expected NAME:PASSWORD"))?;
+        if name.is_empty() {
+            return Err(format!("--user {user:?}: empty name"));
+        }
+        accounts.insert(
+            name,
+            Account {
+                secret: Secret::Plain(password.into()),
+                permissions: permissions(false),
+                root: None,
+            },
+        );
+    }
+    let anonymous = if cli.no_anonymous {
+        false
+    } else if cli.anonymous {
+        true
+    } else {
+        file.anonymous.unwrap_or(accounts.is_empty())
+    };
+    let mut engine = ServerConfig {
+        allow_anonymous: anonymous,
+        notices: true,
+        ..ServerConfig::default()
+    };
+    if let Some(ports) = cli.passive_ports.as_ref().or(file.passive_ports.as_ref()) {
+        engine.passive_ports = parse_port_range(ports)?;
+    }
+    engine.passive_address = cli.passive_address.or(file.passive_address);
+    if let Some(secs) = cli.idle_timeout.or(file.idle_timeout) {
+        engine.idle_timeout = Duration::from_secs(secs.max(1));
+    }
+    if let Some(banner) = file.banner {
+        engine.banner = banner;
+    }
+    let root = match cli.root.clone().or(file.root) {
+        Some(root) => root,
+        None => std::env::current_dir().map_err(|e| format!("current directory: {e}"))?,
+    };
+    let listen = if !cli.listen.is_empty() {
+        cli.listen.clone()
+    } else {
+        file.listen
+            .unwrap_or_else(|| vec![SocketAddr::from(([127, 0, 0, 1], 2121))])
+    };
+    let settings = Settings {
+        engine: Arc::new(engine),
+        root,
+        accounts,
+        fsync: !cli.no_fsync && file.fsync.unwrap_or(true),
+        max_sessions: cli.max_sessions.or(file.max_sessions).unwrap_or(1000),
+        max_sessions_per_address: cli
+            .max_sessions_per_ip
+            .or(file.max_sessions_per_ip)
+            .unwrap_or(50),
+    };
+    Ok((settings, listen, read_only))
+}
+
+fn url_host(address: &SocketAddr) -> String {
+    match address.ip() {
+        IpAddr::V6(v6) => format!("[{v6}]:{}", address.port()),
+        IpAddr::V4(v4) => format!("{v4}:{}", address.port()),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.hash_password {
+        let mut password = String::new();
+        if std::io::stdin().read_line(&mut password).is_err() {
+            eprintln!("ftpd: cannot read the password from standard input");
+            return ExitCode::FAILURE;
+        }
+        println!("{}", hash_password(password.trim_end_matches(['\r', '\n'])));
+        return ExitCode::SUCCESS;
+    }
+    let default_level = match cli.verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("ftp_smol={default_level},ftpd={default_level}"))
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+
+    let (settings, listen, read_only) = match settings(&cli) {
+        Ok(settings) => settings,
+        Err(message) => {
+            eprintln!("ftpd: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut listeners = Vec::new();
+    for address in &listen {
+        match TcpListener::bind(address) {
+            Ok(listener) => listeners.push(listener),
+            Err(error) => {
+                eprintln!("ftpd: cannot listen on {address}: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let who = match (
+        settings.engine.allow_anonymous,
+        settings.accounts.is_empty(),
+    ) {
+        (true, true) => "anonymous users",
+        (true, false) => "anonymous users and configured users",
+        (false, _) => "configured users",
+    };
+    let mode = if read_only {
+        "read-only"
+    } else {
+        "read-write for users, read-only for anonymous"
+    };
+    eprintln!(
+        "ftpd: serving {} to {who} ({mode})",
+        settings.root.display()
+    );
+    for address in &listen {
+        let login = if settings.engine.allow_anonymous {
+            ""
+        } else {
+            "USER:PASSWORD@"
+        };
+        eprintln!(
+            "ftpd: connect with  curl ftp://{login}{}/   or   lftp -p {} {}",
+            url_host(address),
+            address.port(),
+            address.ip()
+        );
+    }
+
+    let shutdown = Shutdown::new();
+    let on_signal = shutdown.clone();
+    if let Err(error) = ctrlc::set_handler(move || on_signal.trigger()) {
+        eprintln!("ftpd: cannot handle Ctrl-C: {error}");
+    }
+    let settings = Arc::new(settings);
+    let executor = Arc::new(Executor::new());
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let stop_workers = Shutdown::new();
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let executor = executor.clone();
+            let stop = stop_workers.clone();
+            std::thread::spawn(move || smol::block_on(executor.run(stop.wait())))
+        })
+        .collect();
+    let servers: Vec<_> = listeners
+        .into_iter()
+        .map(|listener| {
+            executor.spawn(serve(
+                executor.clone(),
+                listener,
+                settings.clone(),
+                shutdown.clone(),
+            ))
+        })
+        .collect();
+    let mut failed = false;
+    for server in servers {
+        if let Err(error) = smol::block_on(server) {
+            eprintln!("ftpd: {error}");
+            failed = true;
+        }
+    }
+    stop_workers.trigger();
+    for worker in workers {
+        let _ = worker.join();
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_ranges() {
+        assert_eq!(parse_port_range("50000-50100"), Ok(50000..=50100));
+        assert!(parse_port_range("50100-50000").is_err());
+        assert!(parse_port_range("0-10").is_err());
+        assert!(parse_port_range("5000").is_err());
+    }
+
+    #[test]
+    fn defaults_serve_the_current_directory_read_only_to_anonymous() {
+        let cli = Cli::parse_from(["ftpd"]);
+        let (settings, listen, read_only) = settings(&cli).unwrap();
+        assert_eq!(listen, [SocketAddr::from(([127, 0, 0, 1], 2121))]);
+        assert!(settings.engine.allow_anonymous);
+        assert!(settings.accounts.is_empty());
+        assert!(!read_only);
+        assert_eq!(settings.root, std::env::current_dir().unwrap());
+    }
+
+    #[test]
+    fn users_turn_anonymous_off_unless_asked() {
+        let cli = Cli::parse_from(["ftpd", "--user", "alice:pw"]);
+        assert!(!settings(&cli).unwrap().0.engine.allow_anonymous);
+        let cli = Cli::parse_from(["ftpd", "--user", "alice:pw", "--anonymous"]);
+        assert!(settings(&cli).unwrap().0.engine.allow_anonymous);
+        let cli = Cli::parse_from(["ftpd", "--no-anonymous"]);
+        assert!(!settings(&cli).unwrap().0.engine.allow_anonymous);
+        let cli = Cli::parse_from(["ftpd", "--user", "nopassword"]);
+        assert!(settings(&cli).is_err());
+    }
+
+    #[test]
+    fn flags_override_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ftpd.toml");
+        let hash = hash_password("pw");
+        std::fs::write(
+            &path,
+            format!(
+                "listen = [\"127.0.0.1:2100\"]\nroot = \"/srv\"\npassive_ports = \"50000-50010\"\nidle_timeout = 60\nfsync = false\n\n[[users]]\nname = \"carol\"\npassword_hash = \"{hash}\"\nread_only = true\n"
+            ),
+        )
+        .unwrap();
+        let config = path.to_str().unwrap();
+        let cli = Cli::parse_from([
+            "ftpd",
+            "--config",
+            config,
+            "--idle-timeout",
+            "30",
+            "--listen",
+            "[::1]:2200",
+        ]);
+        let (settings, listen, _) = settings(&cli).unwrap();
+        assert_eq!(listen, ["[::1]:2200".parse::<SocketAddr>().unwrap()]);
+        assert_eq!(settings.root, PathBuf::from("/srv"));
+        assert_eq!(settings.engine.passive_ports, 50000..=50010);
+        assert_eq!(settings.engine.idle_timeout, Duration::from_secs(30));
+        assert!(!settings.fsync);
+        assert!(!settings.engine.allow_anonymous);
+        std::fs::write(&path, "bogus = 1\n").unwrap();
+        assert!(settings_err(&["ftpd", "--config", config]).contains("bogus"));
+    }
+
+    fn settings_err(args: &[&str]) -> String {
+        settings(&Cli::parse_from(args)).unwrap_err()
+    }
+}
