@@ -18,6 +18,19 @@ done
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 
+step "test peers"
+# Real FTP clients the interop tests run against our server.
+missing=()
+for tool in curl lftp wget python3; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+
 step "format"
 cargo fmt --all -- --check
 (cd fuzz && cargo fmt -- --check)

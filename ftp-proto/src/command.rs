@@ -1027,7 +1027,8 @@ fn parse_type(verb: Verb, argument: &[u8]) -> Result<TransferType, CommandError>
 }
 
 /// RFC 7151 §3: a domain name, a dotted-decimal IPv4 address, or an IPv6
-/// address in brackets. A port (`:21`) is a syntax error.
+/// address in brackets (accepted without them too). A port (`:21`) is a
+/// syntax error.
 fn parse_host(argument: &[u8]) -> Option<HostName> {
     let argument = argument.trim_ascii();
     if let Some(inner) = argument
@@ -1037,11 +1038,13 @@ fn parse_host(argument: &[u8]) -> Option<HostName> {
         let text = std::str::from_utf8(inner).ok()?;
         return text.parse().ok().map(HostName::Ipv6);
     }
-    if let Some(addr) = std::str::from_utf8(argument)
-        .ok()
-        .and_then(|text| text.parse().ok())
-    {
+    let text = std::str::from_utf8(argument).ok();
+    if let Some(addr) = text.and_then(|text| text.parse().ok()) {
         return Some(HostName::Ipv4(addr));
+    }
+    // lftp 4.9 sends IPv6 literals without the brackets RFC 7151 asks for.
+    if let Some(addr) = text.and_then(|text| text.parse().ok()) {
+        return Some(HostName::Ipv6(addr));
     }
     if is_domain_name(argument) {
         return Some(HostName::Domain(

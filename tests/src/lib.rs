@@ -1,4 +1,236 @@
-//! Cross-crate test support. The tests themselves live in `tests/tests/`.
+//! Cross-crate test support: a server on loopback with a temporary root,
+//! helpers to run real FTP peers against it, and file checksums. The tests
+//! themselves live in `tests/tests/`.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use ftp_backend::accounts::{Account, Accounts, Secret};
+use ftp_proto::server::{Permissions, ServerConfig};
+use ftp_smol::server::{Settings, Shutdown, serve};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The user every test server knows, read-write.
+pub const USER: &str = "alice";
+/// Her password.
+pub const PASSWORD: &str = "s3cret pw";
+
+/// Our `ftp-smol` server on loopback, serving a temporary directory.
+pub struct TestServer {
+    pub address: SocketAddr,
+    pub dir: tempfile::TempDir,
+    shutdown: Shutdown,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// A server on `127.0.0.1` (or `::1` when `ipv6`), anonymous logins
+    /// allowed, `alice` read-write.
+    pub fn start(ipv6: bool) -> TestServer {
+        Self::start_with(ipv6, |_| {})
+    }
+
+    pub fn start_with(ipv6: bool, adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("root")).unwrap();
+        let mut accounts = Accounts::new();
+        accounts.insert(
+            USER,
+            Account {
+                secret: Secret::Plain(PASSWORD.into()),
+                permissions: Permissions::ReadWrite,
+                root: None,
+            },
+        );
+        let mut engine = ServerConfig {
+            allow_anonymous: true,
+            passive_ports: 30000..=32000,
+            ..ServerConfig::default()
+        };
+        adjust(&mut engine);
+        let settings = Settings {
+            engine: Arc::new(engine),
+            root: dir.path().join("root"),
+            accounts,
+            fsync: false,
+            max_sessions: 2000,
+            max_sessions_per_address: 2000,
+        };
+        let bind: SocketAddr = if ipv6 {
+            "[::1]:0".parse().unwrap()
+        } else {
+            "127.0.0.1:0".parse().unwrap()
+        };
+        let listener = TcpListener::bind(bind).unwrap();
+        let address = listener.local_addr().unwrap();
+        let shutdown = Shutdown::new();
+        let stop = shutdown.clone();
+        let thread = std::thread::spawn(move || {
+            let executor = Arc::new(smol::Executor::new());
+            let helper = executor.clone();
+            let stop_helper = Shutdown::new();
+            let helper_stop = stop_helper.clone();
+            let helper_thread =
+                std::thread::spawn(move || smol::block_on(helper.run(helper_stop.wait())));
+            smol::block_on(executor.run(serve(
+                executor.clone(),
+                listener,
+                Arc::new(settings),
+                stop,
+            )))
+            .unwrap();
+            stop_helper.trigger();
+            helper_thread.join().unwrap();
+        });
+        TestServer {
+            address,
+            dir,
+            shutdown,
+            thread: Some(thread),
+        }
+    }
+
+    /// The served directory.
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    /// `host:port` as it goes in a URL.
+    pub fn url_host(&self) -> String {
+        match self.address {
+            SocketAddr::V6(v6) => format!("[{}]:{}", v6.ip(), v6.port()),
+            SocketAddr::V4(v4) => v4.to_string(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!(
+            "ftp://{}:{}@{}/{}",
+            USER,
+            PASSWORD.replace(' ', "%20"),
+            self.url_host(),
+            path
+        )
+    }
+
+    pub fn anonymous_url(&self, path: &str) -> String {
+        format!("ftp://{}/{}", self.url_host(), path)
+    }
+
+    /// Writes a file under the root.
+    pub fn put(&self, path: &str, content: &[u8]) {
+        let full = self.root().join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, content).unwrap();
+    }
+
+    pub fn read(&self, path: &str) -> Vec<u8> {
+        std::fs::read(self.root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    pub fn exists(&self, path: &str) -> bool {
+        self.root().join(path).exists()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.trigger();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The path of a peer program. A missing peer fails the test: the README's
+/// test command installs every peer, and a skipped interop test would hide
+/// a gap.
+pub fn peer(program: &str) -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!("{program} is not installed; run ./scripts/test.sh, which installs the test peers")
+    })
+}
+
+/// Runs a command with a time limit; panics with its output if it fails.
+pub fn run(command: &mut Command) -> Output {
+    let output = run_unchecked(command);
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Runs a command with a time limit (5 minutes), returning its output.
+pub fn run_unchecked(command: &mut Command) -> Output {
+    let mut wrapped = Command::new("timeout");
+    wrapped
+        .arg("300")
+        .arg(command.get_program())
+        .args(command.get_args());
+    if let Some(dir) = command.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => wrapped.env(key, value),
+            None => wrapped.env_remove(key),
+        };
+    }
+    wrapped.stdin(std::process::Stdio::null());
+    wrapped
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"))
+}
+
+/// SHA-256 of a file, in hex, by `sha256sum`.
+pub fn sha256(path: &Path) -> String {
+    let output = run(Command::new("sha256sum").arg(path));
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Pseudo-random bytes, reproducible.
+pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// A large file (256 MiB) in `dir`, made once per call.
+pub const LARGE: usize = 256 * 1024 * 1024;
+
+/// Waits until `check` holds, for up to `limit`.
+pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < end {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    check()
+}
 
 /// The README's Rust examples, compiled and run as doc tests.
 #[cfg(doctest)]

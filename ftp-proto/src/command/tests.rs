@@ -390,11 +390,6 @@ fn error_kinds_map_to_reply_codes() {
             501,
         ),
         (
-            "HOST 2001:db8::1",
-            CommandError::InvalidArgument(Verb::Host),
-            501,
-        ),
-        (
             "HOST -bad-.example",
             CommandError::InvalidArgument(Verb::Host),
             501,
@@ -461,6 +456,25 @@ fn serializer_refuses_empty_required_and_malformed_arguments() {
     assert_eq!(
         Command::List(Some(Bytes::new())).to_bytes().unwrap(),
         Bytes::from_static(b"LIST\r\n")
+    );
+}
+
+/// lftp 4.9 sends `HOST ::1`, without the brackets RFC 7151 §3 requires.
+#[test]
+fn host_accepts_a_bare_ipv6_literal() {
+    assert_eq!(
+        parse("HOST ::1"),
+        Ok(Command::Host(HostName::Ipv6("::1".parse().unwrap())))
+    );
+    assert_eq!(
+        Command::Host(HostName::Ipv6("::1".parse().unwrap()))
+            .to_bytes()
+            .unwrap(),
+        Bytes::from_static(b"HOST [::1]\r\n")
+    );
+    assert_eq!(
+        parse("HOST [::1]:21"),
+        Err(CommandError::InvalidArgument(Verb::Host))
     );
 }
 

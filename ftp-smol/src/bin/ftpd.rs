@@ -276,15 +276,18 @@ fn main() -> ExitCode {
         "ftpd: serving {} to {who} ({mode})",
         settings.root.display()
     );
-    for address in &listen {
+    for listener in &listeners {
+        let Ok(address) = listener.local_addr() else {
+            continue;
+        };
         let login = if settings.engine.allow_anonymous {
             ""
         } else {
             "USER:PASSWORD@"
         };
         eprintln!(
-            "ftpd: connect with  curl ftp://{login}{}/   or   lftp -p {} {}",
-            url_host(address),
+            "ftpd: listening on {address}; connect with  curl ftp://{login}{}/   or   lftp -p {} {}",
+            url_host(&address),
             address.port(),
             address.ip()
         );

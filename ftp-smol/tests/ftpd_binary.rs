@@ -1,0 +1,124 @@
+//! The `ftpd` binary as a user runs it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Running {
+    child: Child,
+    address: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts ftpd in `dir` and waits for the line naming its address.
+fn start(dir: &std::path::Path, args: &[&str]) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ftpd"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ftpd starts");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let address = loop {
+        let line = lines
+            .next()
+            .expect("ftpd says where it listens")
+            .expect("readable");
+        if let Some(rest) = line.strip_prefix("ftpd: listening on ") {
+            break rest.split(';').next().unwrap_or_default().to_string();
+        }
+    };
+    // Keep draining the log so that ftpd never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Running { child, address }
+}
+
+fn curl(args: &[&str]) -> std::process::Output {
+    Command::new("curl")
+        .args(["-sS", "--max-time", "30"])
+        .args(args)
+        .output()
+        .expect("curl runs")
+}
+
+/// `ftpd` with no arguments: the current directory, read-only, to anonymous
+/// users on 127.0.0.1:2121.
+#[test]
+fn no_arguments_serves_the_current_directory_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), b"hello\n").unwrap();
+    let server = start(dir.path(), &[]);
+    assert_eq!(server.address, "127.0.0.1:2121");
+    let list = curl(&["ftp://127.0.0.1:2121/"]);
+    assert!(
+        String::from_utf8_lossy(&list.stdout).contains(" hello.txt"),
+        "{list:?}"
+    );
+    assert_eq!(curl(&["ftp://127.0.0.1:2121/hello.txt"]).stdout, b"hello\n");
+    let upload = curl(&["-T", "-", "ftp://127.0.0.1:2121/new.txt"]);
+    assert!(!upload.status.success());
+    assert!(!dir.path().join("new.txt").exists());
+}
+
+#[test]
+fn users_and_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(
+        dir.path(),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--root",
+            ".",
+            "--user",
+            "bob:pw",
+            "--no-fsync",
+        ],
+    );
+    let url = format!("ftp://bob:pw@{}/up.txt", server.address);
+    let mut upload = Command::new("curl")
+        .args(["-sS", "--max-time", "30", "-T", "-", &url])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(upload.stdin.as_mut().unwrap(), b"uploaded\n").unwrap();
+    drop(upload.stdin.take());
+    assert!(upload.wait().unwrap().success());
+    assert_eq!(
+        std::fs::read(dir.path().join("up.txt")).unwrap(),
+        b"uploaded\n"
+    );
+    // Anonymous logins are off once users are configured.
+    assert!(
+        !curl(&[&format!("ftp://{}/up.txt", server.address)])
+            .status
+            .success()
+    );
+    // Ctrl-C: a clean exit.
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut status = None;
+    for _ in 0..100 {
+        if let Some(exited) = server.child.try_wait().unwrap() {
+            status = Some(exited);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(status.expect("ftpd exits on SIGINT").success());
+}
