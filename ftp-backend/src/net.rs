@@ -41,8 +41,9 @@ pub fn listen_in_range(ip: IpAddr, ports: &RangeInclusive<u16>) -> io::Result<Tc
     Err(last_error)
 }
 
-/// Connects a data connection to `to`, from `local_ip` and, if given, from
-/// `from_port` (RFC 959's L-1, which needs the address reusable).
+/// Connects a data connection to `to`, from `local_ip` and, if given and
+/// possible, from `from_port` (RFC 959's L-1: below 1024 it needs
+/// privileges; without them any port is used).
 pub fn connect_data(
     to: SocketAddr,
     local_ip: IpAddr,
@@ -52,7 +53,12 @@ pub fn connect_data(
     let socket = Socket::new(Domain::for_address(to), Type::STREAM, Some(Protocol::TCP))?;
     if let Some(port) = from_port {
         socket.set_reuse_address(true)?;
-        socket.bind(&SockAddr::from(SocketAddr::new(local_ip, port)))?;
+        if socket
+            .bind(&SockAddr::from(SocketAddr::new(local_ip, port)))
+            .is_err()
+        {
+            return connect_data(to, local_ip, None, timeout);
+        }
     }
     socket.connect_timeout(&SockAddr::from(to), timeout)?;
     Ok(socket.into())
@@ -83,5 +89,24 @@ mod tests {
         #[allow(clippy::reversed_empty_ranges)]
         let empty = 10..=9;
         assert!(listen_in_range("127.0.0.1".parse().unwrap(), &empty).is_err());
+    }
+
+    #[test]
+    fn connects_from_the_chosen_port_or_any() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let to = listener.local_addr().unwrap();
+        let local = "127.0.0.1".parse().unwrap();
+        let free = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let stream = connect_data(to, local, Some(free), Duration::from_secs(5)).unwrap();
+        assert_eq!(stream.local_addr().unwrap().port(), free);
+        // A port that cannot be bound (a listener holds it): any port.
+        let held = TcpListener::bind("127.0.0.1:0").unwrap();
+        let taken = held.local_addr().unwrap().port();
+        let stream = connect_data(to, local, Some(taken), Duration::from_secs(5)).unwrap();
+        assert_ne!(stream.local_addr().unwrap().port(), taken);
     }
 }

@@ -32,7 +32,21 @@ impl TestServer {
         Self::start_with(ipv6, |_| {})
     }
 
+    /// A server with session limits, in all and per client address.
+    pub fn start_limited(ipv6: bool, total: usize, per_address: usize) -> TestServer {
+        Self::build(ipv6, |_| {}, total, per_address)
+    }
+
     pub fn start_with(ipv6: bool, adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
+        Self::build(ipv6, adjust, 2000, 2000)
+    }
+
+    fn build(
+        ipv6: bool,
+        adjust: impl FnOnce(&mut ServerConfig),
+        total: usize,
+        per_address: usize,
+    ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("root")).unwrap();
         let mut accounts = Accounts::new();
@@ -55,8 +69,8 @@ impl TestServer {
             root: dir.path().join("root"),
             accounts,
             fsync: false,
-            max_sessions: 2000,
-            max_sessions_per_address: 2000,
+            max_sessions: total,
+            max_sessions_per_address: per_address,
         };
         let bind: SocketAddr = if ipv6 {
             "[::1]:0".parse().unwrap()
