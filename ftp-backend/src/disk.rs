@@ -342,6 +342,17 @@ mod tests {
         VirtualPath::root().resolve(p.as_bytes()).unwrap()
     }
 
+    fn open_upload(storage: &DiskStorage, at: &str, mode: WriteMode) -> Upload {
+        let request = Request::OpenWrite {
+            path: path(at),
+            mode,
+        };
+        match storage.handle(&request).unwrap().1 {
+            Some(OpenedFile::Write(upload)) => upload,
+            other => panic!("{other:?}"),
+        }
+    }
+
     fn setup() -> (tempfile::TempDir, DiskStorage) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("root")).unwrap();
@@ -394,15 +405,7 @@ mod tests {
     #[test]
     fn failed_upload_keeps_the_previous_content() {
         let (dir, storage) = setup();
-        let (_, file) = storage
-            .handle(&Request::OpenWrite {
-                path: path("/a.txt"),
-                mode: WriteMode::Replace,
-            })
-            .unwrap();
-        let Some(OpenedFile::Write(mut upload)) = file else {
-            panic!()
-        };
+        let mut upload = open_upload(&storage, "/a.txt", WriteMode::Replace);
         upload.file().write_all(b"partial").unwrap();
         drop(upload);
         assert_eq!(
@@ -415,15 +418,7 @@ mod tests {
             .collect();
         assert_eq!(names, ["a.txt"]);
 
-        let (_, file) = storage
-            .handle(&Request::OpenWrite {
-                path: path("/a.txt"),
-                mode: WriteMode::Replace,
-            })
-            .unwrap();
-        let Some(OpenedFile::Write(mut upload)) = file else {
-            panic!()
-        };
+        let mut upload = open_upload(&storage, "/a.txt", WriteMode::Replace);
         upload.file().write_all(b"new").unwrap();
         upload.commit().unwrap();
         assert_eq!(
@@ -435,30 +430,14 @@ mod tests {
     #[test]
     fn append_and_resume_write_in_place() {
         let (dir, storage) = setup();
-        let (_, file) = storage
-            .handle(&Request::OpenWrite {
-                path: path("/a.txt"),
-                mode: WriteMode::Append,
-            })
-            .unwrap();
-        let Some(OpenedFile::Write(mut upload)) = file else {
-            panic!()
-        };
+        let mut upload = open_upload(&storage, "/a.txt", WriteMode::Append);
         upload.file().write_all(b" world").unwrap();
         upload.commit().unwrap();
         assert_eq!(
             std::fs::read(dir.path().join("root/a.txt")).unwrap(),
             b"hello world"
         );
-        let (_, file) = storage
-            .handle(&Request::OpenWrite {
-                path: path("/a.txt"),
-                mode: WriteMode::Resume(2),
-            })
-            .unwrap();
-        let Some(OpenedFile::Write(mut upload)) = file else {
-            panic!()
-        };
+        let mut upload = open_upload(&storage, "/a.txt", WriteMode::Resume(2));
         upload.file().write_all(b"LP").unwrap();
         upload.commit().unwrap();
         assert_eq!(
