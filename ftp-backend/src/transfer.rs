@@ -2,9 +2,13 @@
 //! and reports what the engine needs in `Event::TransferDone`.
 //!
 //! Both adapters run it: ftp-std on the session's thread, ftp-smol on a
-//! blocking-pool thread. Downloads in TYPE I go through `std::io::copy`,
-//! which on Linux moves file bytes to a socket with `sendfile` (zero-copy).
-//! TYPE A goes through the engine's [`ftp_proto::ascii`] codec.
+//! blocking-pool thread. Bytes move through a 256 KiB buffer; TYPE A goes
+//! through the engine's [`ftp_proto::ascii`] codec on the way.
+//!
+//! Why not `sendfile`: `std::io::copy` from a file to a socket uses it on
+//! Linux, and on loopback it was the slower of the two. Measured with curl
+//! downloading 1 GiB from a release build on a 2-core machine, five runs
+//! each: 1.05-1.49 GB/s with `sendfile`, 2.05-2.45 GB/s with this buffer.
 //!
 //! To abort, another thread calls [`AbortHandle::abort`]: it marks the
 //! transfer aborted and shuts the data socket down, which wakes the loop out
@@ -13,13 +17,12 @@
 use crate::disk::{OpenedFile, storage_error};
 use ftp_proto::ascii::{AsciiDecoder, AsciiEncoder};
 use ftp_proto::server::TransferError;
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Buffer size for uploads and TYPE A downloads: large enough for loopback
-/// speed.
+/// Buffer size for both directions: large enough for loopback speed.
 const BUFFER: usize = 256 * 1024;
 
 /// Stops a running transfer from another thread.
@@ -128,22 +131,6 @@ fn download(
     ascii: bool,
     moved: &mut u64,
 ) -> Result<(), TransferError> {
-    if !ascii {
-        // `io::copy` from a File to a TcpStream uses sendfile on Linux.
-        let start = file.stream_position().unwrap_or(0);
-        let result = io::copy(file, data);
-        *moved = file
-            .stream_position()
-            .map_or(0, |end| end.saturating_sub(start));
-        return match result {
-            Ok(n) => {
-                *moved = n;
-                Ok(())
-            }
-            Err(e) if is_connection_error(&e) => Err(TransferError::ConnectionLost),
-            Err(e) => Err(TransferError::Storage(storage_error(&e))),
-        };
-    }
     let mut buffer = vec![0; BUFFER];
     let mut wire = Vec::with_capacity(BUFFER + BUFFER / 8);
     let mut encoder = AsciiEncoder::new();
@@ -154,11 +141,17 @@ fn download(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(TransferError::Storage(storage_error(&e))),
         };
-        wire.clear();
-        encoder.encode(buffer.get(..n).unwrap_or_default(), &mut wire);
-        data.write_all(&wire)
+        let chunk = buffer.get(..n).unwrap_or_default();
+        let out = if ascii {
+            wire.clear();
+            encoder.encode(chunk, &mut wire);
+            &wire
+        } else {
+            chunk
+        };
+        data.write_all(out)
             .map_err(|_| TransferError::ConnectionLost)?;
-        *moved += wire.len() as u64;
+        *moved += out.len() as u64;
     }
 }
 
@@ -196,19 +189,4 @@ fn upload_into(
             return Ok(());
         }
     }
-}
-
-/// Errors that mean the peer went away rather than the disk failing.
-fn is_connection_error(error: &io::Error) -> bool {
-    use io::ErrorKind as K;
-    matches!(
-        error.kind(),
-        K::BrokenPipe
-            | K::ConnectionReset
-            | K::ConnectionAborted
-            | K::NotConnected
-            | K::WriteZero
-            | K::UnexpectedEof
-            | K::TimedOut
-    )
 }
