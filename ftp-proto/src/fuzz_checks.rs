@@ -252,3 +252,19 @@ pub fn server_session(data: &[u8]) {
         );
     }
 }
+
+/// The listing parsers: never panic, and every entry they yield has a name.
+pub fn listing(data: &[u8]) {
+    use crate::listing::parse::{ListingFormat, parse_listing};
+    let now = crate::timeval::from_unix_seconds(1_795_478_400);
+    for format in [
+        ListingFormat::List,
+        ListingFormat::Mlsd,
+        ListingFormat::Nlst,
+    ] {
+        let listing = parse_listing(data, format, now);
+        for entry in &listing.entries {
+            assert!(!entry.name.is_empty() || format == ListingFormat::Nlst);
+        }
+    }
+}

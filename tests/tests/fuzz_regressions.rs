@@ -49,3 +49,8 @@ fn addresses() {
 fn server_session() {
     replay("server_session", fuzz_checks::server_session);
 }
+
+#[test]
+fn listing() {
+    replay("listing", fuzz_checks::listing);
+}

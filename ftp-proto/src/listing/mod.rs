@@ -1,10 +1,14 @@
-//! Directory listings as the server writes them: `ls -l` lines for LIST
-//! and STAT, bare names for NLST, and RFC 3659 fact lines for MLSD and MLST.
+//! Directory listings: as the server writes them (this module: `ls -l`
+//! lines for LIST and STAT, bare names for NLST, RFC 3659 fact lines for
+//! MLSD and MLST), and as a client reads them ([`parse`]: Unix, DOS/IIS,
+//! MLSx and EPLF lines into one [`parse::Entry`] type).
 //!
 //! LIST output follows vsftpd's layout (`%4d` links, `%-8s` owner and group,
 //! `%8` size, zero-padded day), which every client's Unix parser reads. An
 //! entry whose name holds CR or LF is left out of every listing: it would
 //! forge a line, and no FTP command could name it anyway.
+
+pub mod parse;
 
 use crate::storage::{DirEntry, FileKind, Metadata};
 use crate::timeval::{UtcDateTime, ls_date};
