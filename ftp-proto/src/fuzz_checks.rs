@@ -268,3 +268,91 @@ pub fn listing(data: &[u8]) {
         }
     }
 }
+
+/// The client engine, driven by arbitrary server bytes, events and time:
+/// never panics, and every queued operation gets exactly one outcome once
+/// the connection is closed.
+pub fn client_session(data: &[u8]) {
+    use crate::client::{Client, ClientConfig, DataError, DataMode, Event, StoreMode};
+    use std::time::{Duration, Instant};
+
+    let start = Instant::now();
+    let mode = if data.first().is_some_and(|b| b & 1 == 1) {
+        DataMode::Active
+    } else {
+        DataMode::Passive
+    };
+    let config = ClientConfig {
+        mode,
+        ..ClientConfig::default()
+    };
+    let mut client = Client::new(
+        config,
+        "192.0.2.10:21".parse().unwrap(),
+        "192.0.2.20:5000".parse().unwrap(),
+        start,
+    );
+    let mut ids = vec![
+        client.login(b"u", b"p", None),
+        client.retrieve(b"f", 10, false),
+        client.store(b"g", StoreMode::Append, true),
+        client.list(None),
+        client.nlst(Some(b"d")),
+        client.mlst(None),
+        client.rename(b"a", b"b"),
+        client.pwd(),
+    ];
+    let mut now = start;
+    let mut bytes = data.iter().copied().skip(1);
+    while let Some(op) = bytes.next() {
+        let arg = bytes.next().unwrap_or(0);
+        match op % 6 {
+            0 | 1 => {
+                let chunk: Vec<u8> = bytes.by_ref().take(usize::from(arg % 64)).collect();
+                client.handle_input(&chunk, now);
+            }
+            2 => {
+                now += Duration::from_secs(u64::from(arg));
+                client.handle_timeout(now);
+            }
+            3 => {
+                let event = match arg % 8 {
+                    0 => Event::DataConnected,
+                    1 => Event::DataConnectFailed,
+                    2 => Event::Listening {
+                        address: "192.0.2.20:40000".parse().unwrap(),
+                    },
+                    3 => Event::DataAccepted {
+                        peer: std::net::SocketAddr::from(([192, 0, 2, arg], 20)),
+                    },
+                    4 => Event::TransferDone {
+                        bytes: 5,
+                        result: Ok(()),
+                    },
+                    5 => Event::TransferDone {
+                        bytes: 0,
+                        result: Err(DataError::ConnectionLost),
+                    },
+                    6 => Event::ListingReceived {
+                        data: bytes::Bytes::from_static(b"type=file;size=1; f\r\n"),
+                        now: std::time::SystemTime::UNIX_EPOCH,
+                    },
+                    _ => Event::ListenFailed,
+                };
+                client.handle_event(event, now);
+            }
+            4 => client.abort(),
+            _ => ids.push(client.noop()),
+        }
+        while client.poll_action().is_some() {}
+    }
+    client.handle_event(Event::ControlClosed, now);
+    let mut seen = Vec::new();
+    while let Some((id, _)) = client.poll_outcome() {
+        assert!(!seen.contains(&id), "two outcomes for {id:?}");
+        seen.push(id);
+    }
+    for id in ids {
+        assert!(seen.contains(&id), "no outcome for {id:?}");
+    }
+}

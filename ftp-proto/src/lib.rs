@@ -31,7 +31,9 @@
 //! [`server::Session`] is one control connection's state machine: bytes,
 //! events and time in; replies, storage and authentication requests, and
 //! data-connection actions out. The [`server`] module documents the contract
-//! an adapter follows.
+//! an adapter follows. [`client::Client`] is the same for the other side:
+//! operations queued, commands and data-connection actions out, outcomes
+//! reported per operation.
 //!
 //! # Bytes, not strings
 //!
@@ -68,6 +70,7 @@
 )]
 
 pub mod ascii;
+pub mod client;
 pub mod command;
 mod encode;
 #[cfg(feature = "fuzz-checks")]

@@ -54,3 +54,8 @@ fn server_session() {
 fn listing() {
     replay("listing", fuzz_checks::listing);
 }
+
+#[test]
+fn client_session() {
+    replay("client_session", fuzz_checks::client_session);
+}

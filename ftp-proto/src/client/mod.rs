@@ -1,0 +1,294 @@
+//! The client side: one [`Client`] per control connection.
+//!
+//! The caller queues operations ([`Client::login`], [`Client::retrieve`],
+//! [`Client::list`], …); each returns an [`OperationId`]. The client sends
+//! the commands, reads the replies, asks the caller to open data
+//! connections and move bytes, and reports each operation's outcome through
+//! [`Client::poll_outcome`]. Like the server session it reads no clock and
+//! performs no I/O; the drain rule is the same: after every `handle_*` call,
+//! drain [`Client::poll_action`] and [`Client::poll_outcome`], then wait for
+//! input, an answer to an action, or [`Client::poll_timeout`].
+//!
+//! | action | the caller | then reports |
+//! |---|---|---|
+//! | [`Action::Send`] | writes the bytes to the control connection | — |
+//! | [`Action::SendUrgent`] | writes the bytes as TCP urgent data (`MSG_OOB`) | — |
+//! | [`Action::ConnectData`] | connects a data connection | [`Event::DataConnected`] or [`Event::DataConnectFailed`] |
+//! | [`Action::ListenData`] | listens on the address, any port; then accepts | [`Event::Listening`], then [`Event::DataAccepted`] per connection |
+//! | [`Action::RejectData`] | closes the connection last accepted, keeps listening | — |
+//! | [`Action::Transfer`] | moves bytes between its source or sink and the data connection, then closes it | [`Event::TransferDone`] |
+//! | [`Action::ReceiveListing`] | reads the data connection to its end, keeping the bytes (up to a limit) | [`Event::ListingReceived`] |
+//! | [`Action::AbortTransfer`] | stops the running transfer, closes the data connection | [`Event::TransferDone`] |
+//! | [`Action::CloseData`] | closes any data connection and listener | — |
+//! | [`Action::Close`] | closes the control connection | — |
+//!
+//! Data connections follow PROTOCOL.md §4 and §5: EPSV first, PASV after a
+//! 500, 501, 502 or 522; in active mode EPRT first, PORT after the same.
+//! The address in a 227 reply is replaced by the control connection's peer
+//! unless [`ClientConfig::trust_pasv_address`] is set, as curl does. A
+//! transfer is done when both the data connection has ended and the final
+//! reply has come, in either order.
+
+mod engine;
+
+pub use engine::Client;
+
+use crate::listing::parse::{Entry, Listing};
+use crate::reply::{Reply, ReplyError};
+use bytes::Bytes;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, SystemTime};
+
+/// How data connections are opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DataMode {
+    /// The client connects (EPSV, then PASV).
+    Passive,
+    /// The server connects (EPRT, then PORT).
+    Active,
+}
+
+/// Client settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// Passive or active data connections.
+    pub mode: DataMode,
+    /// Connect to the address a 227 reply names rather than to the control
+    /// connection's peer.
+    pub trust_pasv_address: bool,
+    /// How long to wait for a reply before giving up on the connection.
+    pub reply_timeout: Duration,
+    /// How long to wait for a data connection.
+    pub data_timeout: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            mode: DataMode::Passive,
+            trust_pasv_address: false,
+            reply_timeout: Duration::from_secs(60),
+            data_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Names one queued operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OperationId(pub u64);
+
+/// Which way file bytes move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// From the server (RETR).
+    Download,
+    /// To the server (STOR, APPE, STOU).
+    Upload,
+}
+
+/// How an upload writes the remote file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StoreMode {
+    /// STOR: create or replace.
+    Replace,
+    /// APPE: add at the end.
+    Append,
+    /// REST n then STOR: keep the first n bytes, write from there.
+    Resume(u64),
+}
+
+/// What the server said it supports (FEAT, RFC 2389), as far as the client
+/// acts on it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Features {
+    /// Whether FEAT answered at all.
+    pub known: bool,
+    /// MLST/MLSD (RFC 3659 §7).
+    pub mlst: bool,
+    /// UTF8 (RFC 2640).
+    pub utf8: bool,
+    /// REST STREAM (RFC 3659 §5).
+    pub rest_stream: bool,
+    /// SIZE (RFC 3659 §4).
+    pub size: bool,
+    /// MDTM (RFC 3659 §3).
+    pub mdtm: bool,
+    /// EPSV listed (it is tried first anyway).
+    pub epsv: bool,
+    /// Every feature line, trimmed.
+    pub lines: Vec<String>,
+}
+
+/// What a successful operation produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Output {
+    /// The server is ready (the greeting came).
+    Connected,
+    /// Logged in; FEAT was asked.
+    LoggedIn,
+    /// The operation succeeded and returns nothing.
+    Done,
+    /// A pathname (PWD, MKD).
+    Path(Bytes),
+    /// A size (SIZE).
+    Size(u64),
+    /// A modification time (MDTM).
+    Modified(SystemTime),
+    /// A parsed listing (MLSD or LIST).
+    Listing(Listing),
+    /// Names (NLST).
+    Names(Vec<Bytes>),
+    /// One object's facts (MLST).
+    Entry(Entry),
+    /// A download or upload completed; bytes moved over the data
+    /// connection.
+    Transferred {
+        /// Bytes moved.
+        bytes: u64,
+    },
+    /// STOU completed: the name the server chose.
+    StoredAs {
+        /// The file's name, from the 150 reply.
+        name: Bytes,
+        /// Bytes moved.
+        bytes: u64,
+    },
+}
+
+/// Why a data transfer failed on the caller's side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataError {
+    /// The data connection broke.
+    ConnectionLost,
+    /// The local source or sink failed.
+    Local(String),
+    /// Stopped by [`Action::AbortTransfer`].
+    Aborted,
+    /// A listing was larger than the caller accepts.
+    TooLarge,
+}
+
+/// Why an operation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The server refused: the reply that failed the operation.
+    Rejected(Reply),
+    /// A reply the protocol does not allow here.
+    UnexpectedReply(Reply),
+    /// A reply that could not be read (malformed, or over the size limit).
+    MalformedReply(ReplyError),
+    /// A reply's text lacked what the operation needed (an address, a
+    /// number, a quoted path).
+    BadReplyText(Reply),
+    /// No reply, or no data connection, in time. The control connection is
+    /// closed.
+    Timeout,
+    /// The control connection closed.
+    ConnectionClosed,
+    /// The data connection could not be opened.
+    DataConnection,
+    /// The data transfer failed.
+    Transfer(DataError),
+    /// Stopped by [`Client::abort`].
+    Aborted,
+    /// An argument could not be sent (it holds CR or LF, or is empty).
+    InvalidArgument(crate::EncodeError),
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::Rejected(reply) => write!(f, "server refused: {reply}"),
+            ClientError::UnexpectedReply(reply) => write!(f, "unexpected reply: {reply}"),
+            ClientError::MalformedReply(error) => write!(f, "{error}"),
+            ClientError::BadReplyText(reply) => write!(f, "unreadable reply: {reply}"),
+            ClientError::Timeout => f.write_str("the server did not answer in time"),
+            ClientError::ConnectionClosed => f.write_str("the control connection closed"),
+            ClientError::DataConnection => f.write_str("the data connection could not be opened"),
+            ClientError::Transfer(error) => write!(f, "data transfer failed: {error:?}"),
+            ClientError::Aborted => f.write_str("aborted"),
+            ClientError::InvalidArgument(error) => write!(f, "cannot send the command: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+/// Something the caller must do; see the [module docs](self).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Write to the control connection.
+    Send(Bytes),
+    /// Write to the control connection as urgent data (`MSG_OOB`): the
+    /// Telnet Synch before ABOR (RFC 959 §4.1.3).
+    SendUrgent(Bytes),
+    /// Connect a data connection.
+    ConnectData {
+        /// Where to.
+        to: SocketAddr,
+    },
+    /// Listen for the server's data connection.
+    ListenData {
+        /// The local address to listen on (the control connection's).
+        ip: IpAddr,
+    },
+    /// Close the connection last accepted: it did not come from the server.
+    RejectData,
+    /// Move bytes over the data connection, then close it.
+    Transfer {
+        /// Which way.
+        direction: Direction,
+        /// TYPE A: translate line ends with [`crate::ascii`].
+        ascii: bool,
+    },
+    /// Read the data connection to its end and report the bytes.
+    ReceiveListing,
+    /// Stop the running transfer.
+    AbortTransfer,
+    /// Close any data connection and listener.
+    CloseData,
+    /// Close the control connection.
+    Close,
+}
+
+/// Something that happened, reported by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The data connection asked for by [`Action::ConnectData`] is open.
+    DataConnected,
+    /// It could not be opened.
+    DataConnectFailed,
+    /// The listener asked for by [`Action::ListenData`] is open.
+    Listening {
+        /// Its address.
+        address: SocketAddr,
+    },
+    /// No listener could be opened.
+    ListenFailed,
+    /// A connection arrived on the listener.
+    DataAccepted {
+        /// Where from.
+        peer: SocketAddr,
+    },
+    /// A transfer ended.
+    TransferDone {
+        /// Bytes moved over the data connection.
+        bytes: u64,
+        /// How it ended.
+        result: Result<(), DataError>,
+    },
+    /// A listing was read to its end.
+    ListingReceived {
+        /// Its bytes.
+        data: Bytes,
+        /// The wall-clock time, for dates without a year.
+        now: SystemTime,
+    },
+    /// The control connection closed.
+    ControlClosed,
+}
