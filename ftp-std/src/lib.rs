@@ -1,6 +1,25 @@
 //! Blocking adapter: drives the `ftp-proto` engine over `std::net` sockets.
 //!
-//! The server and client drivers land here; until then this crate only
-//! re-exports the engine so that embedders can depend on one name.
+//! [`Client`] is a blocking FTP client: connect (host names, IPv4, IPv6),
+//! log in, list, download into any `Write`, upload from any `Read`, in
+//! passive or active mode, with timeouts and a progress callback. The
+//! `ftpc` binary wraps it with a command line.
+//!
+//! ```no_run
+//! use ftp_std::{Client, Options};
+//!
+//! let mut client = Client::connect("127.0.0.1:2121", Options::default())?;
+//! client.login("anonymous", "guest@example.com")?;
+//! for entry in client.list(None)?.entries {
+//!     println!("{}", String::from_utf8_lossy(&entry.name));
+//! }
+//! let mut file = Vec::new();
+//! client.retrieve(b"readme.txt", 0, &mut file)?;
+//! client.quit()?;
+//! # Ok::<(), ftp_std::Error>(())
+//! ```
 
+pub mod client;
+
+pub use client::{Client, DataMode, Error, Options};
 pub use ftp_proto as proto;

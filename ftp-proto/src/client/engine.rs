@@ -1,7 +1,7 @@
 //! The client state machine.
 
 use super::{
-    Action, ClientConfig, ClientError, DataError, DataMode, Direction, Event, Features,
+    Action, ClientConfig, ClientError, DataError, DataMode, Direction, Event, Features, Notice,
     OperationId, Output, StoreMode,
 };
 use crate::command::{Command, Password, TransferType};
@@ -139,6 +139,7 @@ pub struct Client {
     reply_deadline: Option<Instant>,
     data_deadline: Option<Instant>,
     closed: bool,
+    notices: VecDeque<Notice>,
 }
 
 fn canonical(ip: IpAddr) -> IpAddr {
@@ -176,6 +177,7 @@ impl Client {
             reply_deadline: None,
             data_deadline: None,
             closed: false,
+            notices: VecDeque::new(),
         };
         client.queue.push_back((OperationId(0), Op::Connect));
         client.next_id = 1;
@@ -401,7 +403,12 @@ impl Client {
                 return;
             }
             match reply {
-                Ok(reply) => self.on_reply(reply),
+                Ok(reply) => {
+                    if self.config.notices {
+                        self.notices.push_back(Notice::Received(reply.clone()));
+                    }
+                    self.on_reply(reply)
+                }
                 Err(error) => self.fatal(ClientError::MalformedReply(error)),
             }
         }
@@ -453,6 +460,12 @@ impl Client {
         }
     }
 
+    /// The next notice of the control dialogue, when
+    /// [`ClientConfig::notices`] is on.
+    pub fn poll_notice(&mut self) -> Option<Notice> {
+        self.notices.pop_front()
+    }
+
     /// The next action to perform.
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
@@ -495,6 +508,14 @@ impl Client {
         let mut out = BytesMut::new();
         match command.encode(&mut out) {
             Ok(()) => {
+                if self.config.notices {
+                    let shown = match command {
+                        Command::Pass(_) => "PASS ****".to_string(),
+                        _ => String::from_utf8_lossy(out.strip_suffix(b"\r\n").unwrap_or(&out))
+                            .into_owned(),
+                    };
+                    self.notices.push_back(Notice::Sent(shown));
+                }
                 self.actions.push_back(Action::Send(out.freeze()));
                 self.reply_deadline = Some(self.now + self.config.reply_timeout);
                 true
@@ -1014,8 +1035,11 @@ impl Client {
             return self.maybe_start();
         }
         if !progress.started {
-            if code.is_completion() && progress.data_ready {
-                // A final reply with no 1yz: take what the connection holds.
+            if code.is_completion() {
+                // The final reply can come before the data connection is
+                // seen (the server connects, sends and closes before we
+                // accept), or with no 1yz at all: take what the connection
+                // holds once it is there.
                 progress.preliminary = true;
                 progress.final_reply = Some(reply);
                 return self.maybe_start();

@@ -61,6 +61,9 @@ pub struct ClientConfig {
     pub reply_timeout: Duration,
     /// How long to wait for a data connection.
     pub data_timeout: Duration,
+    /// Record the control dialogue for [`Client::poll_notice`] (a
+    /// `--verbose` display). Off by default.
+    pub notices: bool,
 }
 
 impl Default for ClientConfig {
@@ -70,8 +73,19 @@ impl Default for ClientConfig {
             trust_pasv_address: false,
             reply_timeout: Duration::from_secs(60),
             data_timeout: Duration::from_secs(30),
+            notices: false,
         }
     }
+}
+
+/// The control dialogue, for display ([`Client::poll_notice`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A command line sent, without its CRLF; a password is replaced by
+    /// `****`.
+    Sent(String),
+    /// A reply received.
+    Received(Reply),
 }
 
 /// Names one queued operation.

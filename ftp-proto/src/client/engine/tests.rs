@@ -3,7 +3,7 @@
 //! replies for what our server never does.
 
 use super::*;
-use crate::client::{ClientConfig, DataMode, Direction, Event, OperationId, Output};
+use crate::client::{ClientConfig, DataMode, Direction, Event, Notice, OperationId, Output};
 use crate::server::harness::MemoryFs;
 use crate::server::{self, Permissions, ServerConfig, Session};
 use crate::storage::{Request, Response, WriteMode};
@@ -945,4 +945,59 @@ fn arbitrary_server_bytes_never_panic() {
         let _ = s.actions();
         let _ = s.outcomes();
     });
+}
+
+#[test]
+fn notices_show_the_dialogue_without_the_password() {
+    let mut s = Scripted::new(ClientConfig {
+        notices: true,
+        ..ClientConfig::default()
+    });
+    s.reply("220 ready\r\n");
+    s.client.login(b"u", b"hunter2", None);
+    s.reply("331 pw\r\n");
+    let notices: Vec<Notice> = std::iter::from_fn(|| s.client.poll_notice()).collect();
+    assert_eq!(notices[1], Notice::Sent("USER u".into()));
+    assert_eq!(notices[3], Notice::Sent("PASS ****".into()));
+    assert!(matches!(&notices[0], Notice::Received(r) if r.code.get() == 220));
+}
+
+#[test]
+fn final_reply_before_the_server_connection_is_accepted() {
+    let mut s = Scripted::new(ClientConfig {
+        mode: DataMode::Active,
+        ..ClientConfig::default()
+    });
+    s.reply("220 ready\r\n");
+    s.outcomes();
+    let id = s.client.nlst(None);
+    s.client.handle_event(
+        Event::Listening {
+            address: "192.0.2.20:40001".parse().unwrap(),
+        },
+        s.now,
+    );
+    s.reply("200 ok\r\n");
+    s.actions();
+    s.reply("150 here\r\n226 done\r\n");
+    let early = s.outcomes();
+    assert!(early.is_empty(), "{early:?}");
+    s.client.handle_event(
+        Event::DataAccepted {
+            peer: "192.0.2.10:20".parse().unwrap(),
+        },
+        s.now,
+    );
+    assert_eq!(s.actions(), [Action::ReceiveListing]);
+    s.client.handle_event(
+        Event::ListingReceived {
+            data: Bytes::from_static(b"x\r\n"),
+            now: SystemTime::UNIX_EPOCH,
+        },
+        s.now,
+    );
+    assert_eq!(
+        s.outcomes(),
+        [(id, Ok(Output::Names(vec![Bytes::from_static(b"x")])))]
+    );
 }
