@@ -250,3 +250,22 @@ pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeExamples;
+
+/// The path of one of the workspace's binaries, built if needed (debug
+/// profile, like the tests).
+pub fn workspace_binary(package: &str, name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", package, "--bin", name])
+        .current_dir(&root)
+        .status()
+        .unwrap_or_else(|e| panic!("cargo build {name}: {e}"));
+    assert!(status.success(), "cargo build {name} failed");
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    target.join("debug").join(name)
+}
