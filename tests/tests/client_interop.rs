@@ -6,20 +6,20 @@ use ftp_std::proto::client::{ClientConfig, DataMode, StoreMode};
 use ftp_std::proto::listing::parse::EntryKind;
 use ftp_std::{Client, Options};
 use ftp_tests::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// A server to run the scenario against: where it is, who may log in, and
 /// the directory it serves (to check what the client did).
-pub struct Target {
-    pub host: String,
-    pub port: u16,
-    pub user: String,
-    pub password: String,
+struct Target {
+    host: String,
+    port: u16,
+    user: String,
+    password: String,
     /// The directory the user's `/` maps to.
-    pub root: PathBuf,
+    root: PathBuf,
     /// Where in it the user may write, as a path on the server.
-    pub writable: String,
+    writable: String,
 }
 
 fn options(mode: DataMode) -> Options {
