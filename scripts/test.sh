@@ -31,6 +31,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
 
+# The reference servers: vsftpd and pure-ftpd unpacked from their Debian
+# packages into target/peers (installed, they conflict with each other and
+# start system services); pyftpdlib from PyPI.
+peers=target/peers
+if [ ! -x "$peers/root/usr/sbin/vsftpd" ] || [ ! -x "$peers/root/usr/sbin/pure-ftpd" ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  # Shared libraries the two servers link against.
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libwrap0 libsodium23 libcap2 openssl
+  mkdir -p "$peers/debs" "$peers/root"
+  (cd "$peers/debs" && apt-get download vsftpd pure-ftpd)
+  for deb in "$peers"/debs/*.deb; do dpkg-deb -x "$deb" "$peers/root"; done
+fi
+python3 -c 'import pyftpdlib' 2>/dev/null || python3 -m pip install --quiet pyftpdlib
+
 step "format"
 cargo fmt --all -- --check
 (cd fuzz && cargo fmt -- --check)

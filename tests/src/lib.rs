@@ -3,6 +3,8 @@
 //! themselves live in `tests/tests/`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod reference;
+
 use ftp_backend::accounts::{Account, Accounts, Secret};
 use ftp_proto::server::{Permissions, ServerConfig};
 use ftp_smol::server::{Settings, Shutdown, serve};

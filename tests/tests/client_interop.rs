@@ -343,3 +343,41 @@ fn ftpc_against_our_server() {
         ftpc_scenario(&target, true);
     }
 }
+
+fn reference_target(server: &ftp_tests::reference::ReferenceServer) -> Target {
+    Target {
+        host: server.host.clone(),
+        port: server.port,
+        user: server.user.clone(),
+        password: server.password.clone(),
+        root: server.root.clone(),
+        writable: server.writable.clone(),
+    }
+}
+
+fn against_reference(server: ftp_tests::reference::ReferenceServer) {
+    let target = reference_target(&server);
+    let large = random_bytes(LARGE, 4);
+    api_scenario(&target, DataMode::Passive, Some(&large));
+    api_scenario(&target, DataMode::Active, None);
+    ftpc_scenario(&target, false);
+    ftpc_scenario(&target, true);
+}
+
+/// vsftpd: LIST output (no MLSD), anonymous with write access.
+#[test]
+fn client_against_vsftpd() {
+    against_reference(ftp_tests::reference::vsftpd());
+}
+
+/// pure-ftpd: MLSD; it answers 504 to OPTS UTF8 ON.
+#[test]
+fn client_against_pure_ftpd() {
+    against_reference(ftp_tests::reference::pure_ftpd());
+}
+
+/// pyftpdlib: MLSD.
+#[test]
+fn client_against_pyftpdlib() {
+    against_reference(ftp_tests::reference::pyftpdlib());
+}

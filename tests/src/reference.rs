@@ -1,0 +1,222 @@
+//! The reference servers, each on a loopback port with a temporary root:
+//! vsftpd and pure-ftpd unpacked from their Debian packages (they conflict
+//! as installed packages, PEERS.md), pyftpdlib from PyPI. `scripts/test.sh`
+//! fetches them into `target/peers/`.
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running reference server.
+pub struct ReferenceServer {
+    /// Which server it is.
+    pub name: &'static str,
+    /// Its address.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// Who logs in.
+    pub user: String,
+    /// With which password.
+    pub password: String,
+    /// The directory that `/` maps to.
+    pub root: PathBuf,
+    /// Where the user may write, as a path on the server.
+    pub writable: String,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for ReferenceServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where `scripts/test.sh` unpacks the Debian packages.
+pub fn peers_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/peers/root")
+}
+
+fn unpacked(relative: &str) -> PathBuf {
+    let path = peers_root().join(relative);
+    assert!(
+        path.is_file(),
+        "{} is missing; run ./scripts/test.sh, which fetches the reference servers",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Waits for the 220 greeting.
+fn wait_ready(port: u16, child: &mut Child, name: &str) {
+    let end = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < end {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{name} exited: {status}");
+        }
+        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut greeting = [0u8; 3];
+            if stream.read_exact(&mut greeting).is_ok() && &greeting == b"220" {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{name} did not greet on port {port}");
+}
+
+/// A temporary directory the server's unprivileged account can traverse,
+/// with a root inside it and a writable `upload` directory owned by `owner`.
+fn served_dir(owner: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("upload")).unwrap();
+    for path in [dir.path(), &root] {
+        crate::run(Command::new("chmod").arg("755").arg(path));
+    }
+    crate::run(Command::new("chown").arg(owner).arg(root.join("upload")));
+    (dir, root)
+}
+
+/// vsftpd 3.0.3, anonymous with write access (its virtual users need PAM
+/// files in /etc). Sessions run as `daemon`: vsftpd changes into the
+/// account's home first, and `nobody`'s does not exist.
+pub fn vsftpd() -> ReferenceServer {
+    let binary = unpacked("usr/sbin/vsftpd");
+    let (dir, root) = served_dir("daemon");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let port = free_port();
+    let config = format!(
+        "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nlisten_port={port}\nbackground=NO\n\
+         anonymous_enable=YES\nlocal_enable=NO\nwrite_enable=YES\nanon_upload_enable=YES\n\
+         anon_mkdir_write_enable=YES\nanon_other_write_enable=YES\nanon_umask=022\nno_anon_password=YES\n\
+         anon_root={}\nftp_username=daemon\nnopriv_user=daemon\nsecure_chroot_dir={}\n\
+         pasv_enable=YES\npasv_min_port=20000\npasv_max_port=20999\nport_enable=YES\n\
+         seccomp_sandbox=NO\nisolate=NO\nisolate_network=NO\nxferlog_enable=NO\nuse_localtime=NO\n\
+         max_clients=500\nmax_per_ip=500\n",
+        root.display(),
+        empty.display()
+    );
+    let config_path = dir.path().join("vsftpd.conf");
+    std::fs::write(&config_path, config).unwrap();
+    crate::run(Command::new("chmod").arg("600").arg(&config_path));
+    let mut child = Command::new(binary)
+        .arg(&config_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("vsftpd starts");
+    wait_ready(port, &mut child, "vsftpd");
+    ReferenceServer {
+        name: "vsftpd",
+        host: "127.0.0.1".into(),
+        port,
+        user: "anonymous".into(),
+        password: "guest@example.com".into(),
+        root,
+        writable: "/upload".into(),
+        child,
+        _dir: dir,
+    }
+}
+
+/// pure-ftpd 1.0.50 with one virtual user in a PureDB file. Its default
+/// argon2id hashing makes each login cost seconds: the entry is written
+/// with a SHA-512 crypt hash instead (PEERS.md).
+pub fn pure_ftpd() -> ReferenceServer {
+    let binary = unpacked("usr/sbin/pure-ftpd");
+    let pure_pw = unpacked("usr/bin/pure-pw");
+    let (dir, root) = served_dir("daemon");
+    let password = "pure pw";
+    let hash = crate::run(Command::new("openssl").args(["passwd", "-6", password]));
+    let hash = String::from_utf8_lossy(&hash.stdout).trim().to_string();
+    let passwd = dir.path().join("passwd");
+    std::fs::write(
+        &passwd,
+        format!("tester:{hash}:1:1::{}/./::::::::::::\n", root.display()),
+    )
+    .unwrap();
+    let db = dir.path().join("pureftpd.pdb");
+    crate::run(
+        Command::new(pure_pw)
+            .arg("mkdb")
+            .arg(&db)
+            .arg("-f")
+            .arg(&passwd),
+    );
+    let port = free_port();
+    let mut child = Command::new(binary)
+        .arg("-l")
+        .arg(format!("puredb:{}", db.display()))
+        .args([
+            "-S",
+            &format!("127.0.0.1,{port}"),
+            "-p",
+            "21000:21999",
+            "-E",
+            "-A",
+            "-H",
+            "-c",
+            "500",
+            "-C",
+            "500",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pure-ftpd starts");
+    wait_ready(port, &mut child, "pure-ftpd");
+    ReferenceServer {
+        name: "pure-ftpd",
+        host: "127.0.0.1".into(),
+        port,
+        user: "tester".into(),
+        password: password.into(),
+        root,
+        writable: "/upload".into(),
+        child,
+        _dir: dir,
+    }
+}
+
+/// pyftpdlib 2.2, one read-write user.
+pub fn pyftpdlib() -> ReferenceServer {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/pyftpdlib_server.py");
+    let (dir, root) = served_dir("root");
+    let port = free_port();
+    let password = "py pw";
+    let mut child = Command::new(crate::peer("python3"))
+        .arg(script)
+        .arg(&root)
+        .arg(port.to_string())
+        .args(["tester", password, "22000", "22999"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pyftpdlib starts");
+    wait_ready(port, &mut child, "pyftpdlib");
+    ReferenceServer {
+        name: "pyftpdlib",
+        host: "127.0.0.1".into(),
+        port,
+        user: "tester".into(),
+        password: password.into(),
+        root,
+        writable: "/upload".into(),
+        child,
+        _dir: dir,
+    }
+}
