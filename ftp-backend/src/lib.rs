@@ -10,11 +10,14 @@
 //!   TYPE A), abortable from another thread;
 //! - [`limits`]: session counts in all and per client address;
 //! - [`net`]: control-socket options, passive listeners in a port range,
-//!   active connections from a chosen port.
+//!   active connections from a chosen port;
+//! - [`server`]: the settings both servers take, the storage chosen at
+//!   login, and log lines from the engine's notices.
 #![deny(missing_docs)]
 
 pub mod accounts;
 pub mod disk;
 pub mod limits;
 pub mod net;
+pub mod server;
 pub mod transfer;

@@ -7,14 +7,13 @@
 //! blocking pool, so the control connection stays readable (ABOR, STAT,
 //! QUIT) while bytes move. It makes no protocol decision.
 
-use ftp_backend::accounts::Accounts;
 use ftp_backend::disk::{DiskStorage, OpenedFile};
 use ftp_backend::limits::{SessionLimits, SessionPermit};
 use ftp_backend::net;
+pub use ftp_backend::server::Settings;
+use ftp_backend::server::{Backend, log_notice};
 use ftp_backend::transfer::{AbortHandle, Payload, Transfer};
-use ftp_proto::server::{
-    Action, Direction, Event, Notice, RequestId, ServerConfig, Session, TransferError,
-};
+use ftp_proto::server::{Action, Direction, Event, RequestId, Session, TransferError};
 use ftp_proto::storage::StorageError;
 use smol::channel::{Receiver, Sender};
 use smol::future::{self, FutureExt};
@@ -23,40 +22,8 @@ use smol::{Async, Executor, Timer};
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Everything a server needs besides its listeners.
-#[derive(Debug)]
-pub struct Settings {
-    /// The engine's configuration.
-    pub engine: Arc<ServerConfig>,
-    /// The directory served to anonymous users and to users without a root
-    /// of their own.
-    pub root: PathBuf,
-    /// Who may log in.
-    pub accounts: Accounts,
-    /// Flush uploads to disk before reporting them done.
-    pub fsync: bool,
-    /// Sessions served at once, in all.
-    pub max_sessions: usize,
-    /// Sessions served at once from one client address.
-    pub max_sessions_per_address: usize,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            engine: Arc::new(ServerConfig::default()),
-            root: PathBuf::from("."),
-            accounts: Accounts::new(),
-            fsync: true,
-            max_sessions: 1000,
-            max_sessions_per_address: 50,
-        }
-    }
-}
 
 /// Tells a running server to stop. Cloning gives another handle to the
 /// same signal.
@@ -107,7 +74,7 @@ pub async fn serve(
     let listener = Async::new(listener)?;
     let local_listen = listener.get_ref().local_addr()?;
     let limits = SessionLimits::new(settings.max_sessions, settings.max_sessions_per_address);
-    let default_storage = Arc::new(DiskStorage::open(&settings.root, settings.fsync)?);
+    let backend = Arc::new(Backend::new(settings.clone())?);
     tracing::info!(address = %local_listen, root = %settings.root.display(), "listening");
     let mut sessions = Vec::new();
     loop {
@@ -130,7 +97,7 @@ pub async fn serve(
         let permit = limits.try_acquire(peer.ip());
         let session = SessionTask {
             settings: settings.clone(),
-            default_storage: default_storage.clone(),
+            backend: backend.clone(),
             shutdown: shutdown.clone(),
         };
         sessions.retain(|task: &smol::Task<()>| !task.is_finished());
@@ -145,7 +112,7 @@ pub async fn serve(
 
 struct SessionTask {
     settings: Arc<Settings>,
-    default_storage: Arc<DiskStorage>,
+    backend: Arc<Backend>,
     shutdown: Shutdown,
 }
 
@@ -342,31 +309,12 @@ impl SessionTask {
                 writer.write_all(&bytes).await?;
             }
             Action::Authenticate { id, credentials } => {
-                let settings = self.settings.clone();
-                let login =
-                    smol::unblock(move || settings.accounts.authenticate(&credentials)).await;
-                let result = match login {
-                    Ok(login) => match login.root {
-                        None => {
-                            driver.storage = Some(self.default_storage.clone());
-                            Ok(login.permissions)
-                        }
-                        Some(root) => {
-                            let fsync = self.settings.fsync;
-                            match smol::unblock(move || DiskStorage::open(&root, fsync)).await {
-                                Ok(storage) => {
-                                    driver.storage = Some(Arc::new(storage));
-                                    Ok(login.permissions)
-                                }
-                                Err(error) => {
-                                    tracing::error!(%error, "cannot open the user's root");
-                                    Err(ftp_proto::server::AuthError::Unavailable)
-                                }
-                            }
-                        }
-                    },
-                    Err(error) => Err(error),
-                };
+                let backend = self.backend.clone();
+                let login = smol::unblock(move || backend.authenticate(&credentials)).await;
+                let result = login.map(|(permissions, storage)| {
+                    driver.storage = Some(storage);
+                    permissions
+                });
                 session.handle_event(Event::Authenticated { id, result }, Instant::now());
             }
             Action::Storage { id, request } => {
@@ -517,42 +465,4 @@ fn close_data(driver: &mut Driver) {
     driver.incoming = None;
     driver.data = None;
     driver.connect_generation += 1;
-}
-
-fn log_notice(notice: &Notice, peer: SocketAddr, user: &mut String) {
-    match notice {
-        Notice::Command { verb, argument } => {
-            let argument = argument
-                .as_ref()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .unwrap_or_default();
-            tracing::debug!(%peer, user = %user, command = %verb, %argument, "command");
-        }
-        Notice::Reply { code } => tracing::trace!(%peer, code = code.get(), "reply"),
-        Notice::LoggedIn {
-            user: name,
-            anonymous,
-            permissions,
-        } => {
-            *user = String::from_utf8_lossy(name).into_owned();
-            tracing::info!(%peer, user = %user, anonymous, ?permissions, "login");
-        }
-        Notice::LoginFailed { user: name } => {
-            tracing::warn!(%peer, user = %String::from_utf8_lossy(name), "login failed");
-        }
-        Notice::TransferFinished {
-            direction,
-            description,
-            bytes,
-            duration,
-            result,
-        } => {
-            let outcome = match result {
-                Ok(()) => "ok".to_string(),
-                Err(error) => format!("{error:?}"),
-            };
-            tracing::info!(%peer, user = %user, ?direction, what = %description, bytes, ms = duration.as_millis() as u64, %outcome, "transfer");
-        }
-        _ => {}
-    }
 }

@@ -1,5 +1,9 @@
 //! Blocking adapter: drives the `ftp-proto` engine over `std::net` sockets.
 //!
+//! [`server::serve`] runs an FTP server with a thread per session, on the
+//! same engine, storage and transfer loop as the async server in
+//! `ftp-smol` (see `examples/server.rs`).
+//!
 //! [`Client`] is a blocking FTP client: connect (host names, IPv4, IPv6),
 //! log in, list, download into any `Write`, upload from any `Read`, in
 //! passive or active mode, with timeouts and a progress callback. The
@@ -20,6 +24,7 @@
 //! ```
 
 pub mod client;
+pub mod server;
 
 pub use client::{Client, DataMode, Error, Options};
 pub use ftp_proto as proto;

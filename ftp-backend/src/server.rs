@@ -1,0 +1,125 @@
+//! What both adapters' servers share besides I/O: the settings, the
+//! per-login choice of storage, and the log lines made from the engine's
+//! notices.
+
+use crate::accounts::Accounts;
+use crate::disk::DiskStorage;
+use ftp_proto::server::{AuthError, Credentials, Notice, Permissions, ServerConfig};
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Everything a server needs besides its listeners.
+#[derive(Debug)]
+pub struct Settings {
+    /// The engine's configuration.
+    pub engine: Arc<ServerConfig>,
+    /// The directory served to anonymous users and to users without a root
+    /// of their own.
+    pub root: PathBuf,
+    /// Who may log in.
+    pub accounts: Accounts,
+    /// Flush uploads to disk before reporting them done.
+    pub fsync: bool,
+    /// Sessions served at once, in all.
+    pub max_sessions: usize,
+    /// Sessions served at once from one client address.
+    pub max_sessions_per_address: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            engine: Arc::new(ServerConfig::default()),
+            root: PathBuf::from("."),
+            accounts: Accounts::new(),
+            fsync: true,
+            max_sessions: 1000,
+            max_sessions_per_address: 50,
+        }
+    }
+}
+
+/// The settings with the default root opened: what a session asks when a
+/// user logs in.
+#[derive(Debug)]
+pub struct Backend {
+    settings: Arc<Settings>,
+    default_storage: Arc<DiskStorage>,
+}
+
+impl Backend {
+    /// Opens the default root.
+    pub fn new(settings: Arc<Settings>) -> io::Result<Backend> {
+        let default_storage = Arc::new(DiskStorage::open(&settings.root, settings.fsync)?);
+        Ok(Backend {
+            settings,
+            default_storage,
+        })
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Arc<Settings> {
+        &self.settings
+    }
+
+    /// Checks credentials and opens the user's storage. Blocking (argon2,
+    /// opening a directory): async adapters call it off their executor.
+    pub fn authenticate(
+        &self,
+        credentials: &Credentials,
+    ) -> Result<(Permissions, Arc<DiskStorage>), AuthError> {
+        let login = self.settings.accounts.authenticate(credentials)?;
+        match login.root {
+            None => Ok((login.permissions, self.default_storage.clone())),
+            Some(root) => match DiskStorage::open(&root, self.settings.fsync) {
+                Ok(storage) => Ok((login.permissions, Arc::new(storage))),
+                Err(error) => {
+                    tracing::error!(%error, root = %root.display(), "cannot open the user's root");
+                    Err(AuthError::Unavailable)
+                }
+            },
+        }
+    }
+}
+
+/// Logs one engine notice: logins and transfers at info level, commands at
+/// debug, replies at trace. `user` remembers who logged in on the session.
+pub fn log_notice(notice: &Notice, peer: SocketAddr, user: &mut String) {
+    match notice {
+        Notice::Command { verb, argument } => {
+            let argument = argument
+                .as_ref()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .unwrap_or_default();
+            tracing::debug!(%peer, user = %user, command = %verb, %argument, "command");
+        }
+        Notice::Reply { code } => tracing::trace!(%peer, code = code.get(), "reply"),
+        Notice::LoggedIn {
+            user: name,
+            anonymous,
+            permissions,
+        } => {
+            *user = String::from_utf8_lossy(name).into_owned();
+            tracing::info!(%peer, user = %user, anonymous, ?permissions, "login");
+        }
+        Notice::LoginFailed { user: name } => {
+            tracing::warn!(%peer, user = %String::from_utf8_lossy(name), "login failed");
+        }
+        Notice::TransferFinished {
+            direction,
+            description,
+            bytes,
+            duration,
+            result,
+        } => {
+            let outcome = match result {
+                Ok(()) => "ok".to_string(),
+                Err(error) => format!("{error:?}"),
+            };
+            tracing::info!(%peer, user = %user, ?direction, what = %description, bytes, ms = duration.as_millis() as u64, %outcome, "transfer");
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,61 @@
+//! Embedding the blocking server:
+//!
+//! ```sh
+//! cargo run -p ftp-std --example server -- --listen 127.0.0.1:2121 --root /srv/ftp --user alice:secret
+//! ```
+
+use clap::Parser;
+use ftp_backend::accounts::{Account, Accounts, Secret};
+use ftp_proto::server::{Permissions, ServerConfig};
+use ftp_std::server::{Settings, Shutdown, serve};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Serve a directory over FTP with the blocking server.
+#[derive(Parser)]
+struct Args {
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:2121")]
+    listen: SocketAddr,
+    /// The directory to serve.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// NAME:PASSWORD of a read-write user; repeatable. Without one,
+    /// anonymous users get read-only access.
+    #[arg(long)]
+    user: Vec<String>,
+}
+
+fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let mut accounts = Accounts::new();
+    for user in &args.user {
+        let (name, password) = user.split_once(':').expect("--user NAME:PASSWORD");
+        accounts.insert(
+            name,
+            Account {
+                secret: Secret::Plain(password.into()),
+                permissions: Permissions::ReadWrite,
+                root: None,
+            },
+        );
+    }
+    let engine = ServerConfig {
+        allow_anonymous: accounts.is_empty(),
+        notices: true,
+        ..ServerConfig::default()
+    };
+    let settings = Settings {
+        engine: Arc::new(engine),
+        root: args.root,
+        accounts,
+        ..Settings::default()
+    };
+    let listener = TcpListener::bind(args.listen)?;
+    eprintln!("serving on ftp://{}/", listener.local_addr()?);
+    serve(listener, Arc::new(settings), Shutdown::new())
+}

@@ -1,0 +1,449 @@
+//! The blocking server: a listener and a thread per control connection
+//! (bounded by the session limits), each a thin driver loop around
+//! [`ftp_proto::server::Session`].
+//!
+//! Each session thread waits on one channel fed by small helper threads:
+//! one reads the control connection, one accepts on a passive listener, one
+//! connects an active data connection, one runs each transfer (the
+//! [`ftp_backend::transfer`] loop shared with the async server). The
+//! control connection therefore stays readable (ABOR, STAT, QUIT) while
+//! bytes move. The thread makes no protocol decision.
+
+use ftp_backend::disk::{DiskStorage, OpenedFile};
+use ftp_backend::limits::{SessionLimits, SessionPermit};
+use ftp_backend::net;
+use ftp_backend::server::{Backend, log_notice};
+use ftp_backend::transfer::{AbortHandle, Payload, Transfer};
+use ftp_proto::server::{Action, Event, RequestId, Session, TransferError};
+use ftp_proto::storage::StorageError;
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+pub use ftp_backend::server::Settings;
+
+/// Tells a running server to stop. Cloning gives another handle to the
+/// same signal.
+#[derive(Debug, Clone, Default)]
+pub struct Shutdown {
+    triggered: Arc<AtomicBool>,
+    /// Listeners to wake from their blocking accept.
+    listeners: Arc<Mutex<Vec<SocketAddr>>>,
+}
+
+impl Shutdown {
+    /// A signal not yet triggered.
+    pub fn new() -> Shutdown {
+        Shutdown::default()
+    }
+
+    /// Stops the server: no new sessions; running ones end with 421, their
+    /// transfers aborted (an upload in progress is not kept).
+    pub fn trigger(&self) {
+        self.triggered.store(true, Ordering::SeqCst);
+        let listeners = self.listeners.lock().map(|l| l.clone()).unwrap_or_default();
+        for address in listeners {
+            let _ = TcpStream::connect_timeout(&address, Duration::from_millis(200));
+        }
+    }
+
+    /// Whether [`Shutdown::trigger`] was called.
+    pub fn is_triggered(&self) -> bool {
+        self.triggered.load(Ordering::SeqCst)
+    }
+}
+
+/// Serves FTP on `listener` until `shutdown` triggers, one thread per
+/// session. Returns once every session has ended.
+pub fn serve(listener: TcpListener, settings: Arc<Settings>, shutdown: Shutdown) -> io::Result<()> {
+    let local = listener.local_addr()?;
+    if let Ok(mut listeners) = shutdown.listeners.lock() {
+        listeners.push(local);
+    }
+    let backend = Arc::new(Backend::new(settings.clone())?);
+    let limits = SessionLimits::new(settings.max_sessions, settings.max_sessions_per_address);
+    tracing::info!(address = %local, root = %settings.root.display(), "listening");
+    let mut sessions: Vec<thread::JoinHandle<()>> = Vec::new();
+    while !shutdown.is_triggered() {
+        let (stream, peer) = match listener.accept() {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!(%error, "accept failed");
+                thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        if shutdown.is_triggered() {
+            break;
+        }
+        let permit = limits.try_acquire(peer.ip());
+        let (backend, shutdown) = (backend.clone(), shutdown.clone());
+        sessions.retain(|t| !t.is_finished());
+        let spawned = thread::Builder::new()
+            .name(format!("ftp {peer}"))
+            .spawn(move || run_session(stream, peer, permit, &backend, &shutdown));
+        match spawned {
+            Ok(handle) => sessions.push(handle),
+            Err(error) => tracing::warn!(%error, "cannot start a session thread"),
+        }
+    }
+    tracing::info!(address = %local, sessions = sessions.len(), "stopping");
+    for session in sessions {
+        let _ = session.join();
+    }
+    Ok(())
+}
+
+/// What helper threads report to a session thread.
+enum Input {
+    Control(Vec<u8>),
+    ControlClosed,
+    Incoming(TcpStream, SocketAddr, u64),
+    Connected(io::Result<TcpStream>, u64),
+    TransferDone(u64, Result<(), TransferError>),
+}
+
+/// A passive listener's accept thread, stopped by a flag and a wake-up
+/// connection.
+struct Acceptor {
+    stop: Arc<AtomicBool>,
+    address: SocketAddr,
+}
+
+impl Drop for Acceptor {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect_timeout(&self.address, Duration::from_millis(200));
+    }
+}
+
+struct Driver {
+    inputs: Sender<Input>,
+    storage: Option<Arc<DiskStorage>>,
+    files: HashMap<RequestId, OpenedFile>,
+    acceptor: Option<Acceptor>,
+    incoming: Option<TcpStream>,
+    data: Option<TcpStream>,
+    /// Bumped whenever the data connection set-up changes, so that a late
+    /// accept or connect is ignored.
+    generation: u64,
+    abort: Option<AbortHandle>,
+}
+
+fn run_session(
+    control: TcpStream,
+    peer: SocketAddr,
+    permit: Option<SessionPermit>,
+    backend: &Backend,
+    shutdown: &Shutdown,
+) {
+    let Ok(local) = control.local_addr() else {
+        return;
+    };
+    let _ = net::prepare_control(&control);
+    let config = backend.settings().engine.clone();
+    let now = Instant::now();
+    let mut session = match (&permit, shutdown.is_triggered()) {
+        (Some(_), false) => Session::new(config, peer, local, now),
+        (_, true) => Session::refuse(config, peer, local, "Server shutting down.", now),
+        (None, false) => Session::refuse(
+            config,
+            peer,
+            local,
+            "Too many connections; try again later.",
+            now,
+        ),
+    };
+    tracing::info!(%peer, admitted = permit.is_some(), "session start");
+    let (inputs, received) = mpsc::channel();
+    if let Ok(reader) = control.try_clone() {
+        let inputs = inputs.clone();
+        let _ = thread::Builder::new()
+            .name(format!("ftp {peer} reader"))
+            .spawn(move || read_control(reader, &inputs));
+    }
+    let mut driver = Driver {
+        inputs,
+        storage: None,
+        files: HashMap::new(),
+        acceptor: None,
+        incoming: None,
+        data: None,
+        generation: 0,
+        abort: None,
+    };
+    drive(
+        &mut session,
+        &mut driver,
+        &control,
+        &received,
+        peer,
+        backend,
+        shutdown,
+    );
+    if let Some(abort) = driver.abort.take() {
+        abort.abort();
+    }
+    let _ = control.shutdown(std::net::Shutdown::Both);
+    tracing::info!(%peer, "session end");
+    drop(permit);
+}
+
+fn read_control(mut reader: TcpStream, inputs: &Sender<Input>) {
+    let mut buffer = [0u8; 4096];
+    loop {
+        match reader.read(&mut buffer) {
+            Ok(0) | Err(_) => {
+                let _ = inputs.send(Input::ControlClosed);
+                return;
+            }
+            Ok(n) => {
+                if inputs
+                    .send(Input::Control(buffer.get(..n).unwrap_or_default().to_vec()))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn drive(
+    session: &mut Session,
+    driver: &mut Driver,
+    control: &TcpStream,
+    received: &Receiver<Input>,
+    peer: SocketAddr,
+    backend: &Backend,
+    shutdown: &Shutdown,
+) {
+    let mut user = String::new();
+    let mut shut_down = false;
+    loop {
+        while let Some(action) = session.poll_action() {
+            perform(action, session, driver, control, backend);
+        }
+        while let Some(notice) = session.poll_notice() {
+            log_notice(&notice, peer, &mut user);
+        }
+        if session.is_closed() {
+            return;
+        }
+        if shutdown.is_triggered() && !shut_down {
+            shut_down = true;
+            session.shut_down();
+            continue;
+        }
+        // Wake at the engine's deadline, and now and then to see a shutdown.
+        let now = Instant::now();
+        let wait = session
+            .poll_timeout()
+            .map_or(Duration::from_millis(250), |d| {
+                d.saturating_duration_since(now)
+            })
+            .min(Duration::from_millis(250));
+        match received.recv_timeout(wait) {
+            Ok(input) => on_input(input, session, driver),
+            Err(RecvTimeoutError::Timeout) => session.handle_timeout(Instant::now()),
+            Err(RecvTimeoutError::Disconnected) => {
+                session.handle_event(Event::ControlClosed, Instant::now())
+            }
+        }
+    }
+}
+
+fn on_input(input: Input, session: &mut Session, driver: &mut Driver) {
+    let now = Instant::now();
+    match input {
+        Input::Control(bytes) => session.handle_input(&bytes, now),
+        Input::ControlClosed => session.handle_event(Event::ControlClosed, now),
+        Input::Incoming(stream, from, generation) if generation == driver.generation => {
+            driver.incoming = Some(stream);
+            session.handle_event(Event::DataIncoming { peer: from }, now);
+        }
+        Input::Connected(result, generation) if generation == driver.generation => match result {
+            Ok(stream) => {
+                driver.data = Some(stream);
+                session.handle_event(Event::DataConnected, now);
+            }
+            Err(_) => session.handle_event(Event::DataConnectFailed, now),
+        },
+        Input::TransferDone(bytes, result) => {
+            driver.abort = None;
+            session.handle_event(Event::TransferDone { bytes, result }, now);
+        }
+        // A connection from a set-up since replaced.
+        Input::Incoming(..) | Input::Connected(..) => {}
+    }
+}
+
+fn close_data(driver: &mut Driver) {
+    driver.acceptor = None;
+    driver.incoming = None;
+    driver.data = None;
+    driver.generation += 1;
+}
+
+fn perform(
+    action: Action,
+    session: &mut Session,
+    driver: &mut Driver,
+    control: &TcpStream,
+    backend: &Backend,
+) {
+    let now = Instant::now;
+    match action {
+        Action::Send(bytes) => {
+            let mut writer = control;
+            if writer.write_all(&bytes).is_err() {
+                session.handle_event(Event::ControlClosed, now());
+            }
+        }
+        Action::Authenticate { id, credentials } => {
+            let result = backend
+                .authenticate(&credentials)
+                .map(|(permissions, storage)| {
+                    driver.storage = Some(storage);
+                    permissions
+                });
+            session.handle_event(Event::Authenticated { id, result }, now());
+        }
+        Action::Storage { id, request } => {
+            let result = match &driver.storage {
+                Some(storage) => storage.handle(&request),
+                None => Err(StorageError::PermissionDenied),
+            };
+            let result = result.map(|(response, file)| {
+                if let Some(file) = file {
+                    driver.files.insert(id, file);
+                }
+                response
+            });
+            session.handle_event(Event::Storage { id, result }, now());
+        }
+        Action::ListenData { ip, ports } => {
+            close_data(driver);
+            let event =
+                match net::listen_in_range(ip, &ports).and_then(|l| Ok((l.local_addr()?, l))) {
+                    Ok((address, listener)) => {
+                        let stop = Arc::new(AtomicBool::new(false));
+                        let (flag, inputs, generation) =
+                            (stop.clone(), driver.inputs.clone(), driver.generation);
+                        let _ = thread::Builder::new()
+                            .name("ftp accept".into())
+                            .spawn(move || {
+                                for stream in listener.incoming() {
+                                    if flag.load(Ordering::SeqCst) {
+                                        return;
+                                    }
+                                    let Ok(stream) = stream else { continue };
+                                    let Ok(from) = stream.peer_addr() else {
+                                        continue;
+                                    };
+                                    if inputs
+                                        .send(Input::Incoming(stream, from, generation))
+                                        .is_err()
+                                    {
+                                        return;
+                                    }
+                                }
+                            });
+                        driver.acceptor = Some(Acceptor { stop, address });
+                        Event::Listening {
+                            port: address.port(),
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "no passive port");
+                        Event::ListenFailed
+                    }
+                };
+            session.handle_event(event, now());
+        }
+        Action::AcceptData => {
+            driver.acceptor = None;
+            driver.data = driver.incoming.take();
+        }
+        Action::RejectData => driver.incoming = None,
+        Action::ConnectData { to, from_port } => {
+            close_data(driver);
+            let local_ip = control
+                .local_addr()
+                .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+            let timeout = backend.settings().engine.data_connection_timeout;
+            let (inputs, generation) = (driver.inputs.clone(), driver.generation);
+            let _ = thread::Builder::new()
+                .name("ftp connect".into())
+                .spawn(move || {
+                    let _ = inputs.send(Input::Connected(
+                        net::connect_data(to, local_ip, from_port, timeout),
+                        generation,
+                    ));
+                });
+        }
+        Action::Transfer { file, ascii, .. } => {
+            let payload = driver.files.remove(&file).map(Payload::File);
+            start_transfer(payload, ascii, session, driver);
+        }
+        Action::SendListing(bytes) => {
+            start_transfer(Some(Payload::Listing(bytes)), false, session, driver)
+        }
+        Action::AbortTransfer => {
+            if let Some(abort) = &driver.abort {
+                abort.abort();
+            }
+        }
+        Action::CloseFile(id) => {
+            driver.files.remove(&id);
+        }
+        Action::CloseData => close_data(driver),
+        Action::Close => {
+            let mut writer = control;
+            let _ = writer.flush();
+            let _ = control.shutdown(std::net::Shutdown::Both);
+        }
+        _ => {}
+    }
+}
+
+fn start_transfer(
+    payload: Option<Payload>,
+    ascii: bool,
+    session: &mut Session,
+    driver: &mut Driver,
+) {
+    let started = match (payload, driver.data.take()) {
+        (Some(payload), Some(data)) => {
+            Transfer::new(payload, data, ascii).map_err(|e| e.to_string())
+        }
+        _ => Err("no open file or data connection".to_string()),
+    };
+    match started {
+        Ok((transfer, abort)) => {
+            driver.abort = Some(abort);
+            let inputs = driver.inputs.clone();
+            let _ = thread::Builder::new()
+                .name("ftp transfer".into())
+                .spawn(move || {
+                    let (bytes, result) = transfer.run();
+                    let _ = inputs.send(Input::TransferDone(bytes, result));
+                });
+        }
+        Err(message) => {
+            let failed = TransferError::Storage(StorageError::Other(message));
+            session.handle_event(
+                Event::TransferDone {
+                    bytes: 0,
+                    result: Err(failed),
+                },
+                Instant::now(),
+            );
+        }
+    }
+}
