@@ -4,7 +4,12 @@
 //! connection, each a thin loop that feeds the engine and performs its
 //! actions, with storage, accounts and transfers from `ftp-backend`. The
 //! `ftpd` binary wraps it with a command line.
+//!
+//! [`client::Client`] is an async FTP client on the same engine as
+//! `ftp-std`'s blocking one, streaming from any `AsyncRead` and into any
+//! `AsyncWrite`.
 
+pub mod client;
 pub mod server;
 
 pub use ftp_proto as proto;

@@ -19,11 +19,20 @@ pub const USER: &str = "alice";
 /// Her password.
 pub const PASSWORD: &str = "s3cret pw";
 
-/// Our `ftp-smol` server on loopback, serving a temporary directory.
+/// Which of our two servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerKind {
+    /// ftp-smol: a task per session.
+    Smol,
+    /// ftp-std: a thread per session.
+    Std,
+}
+
+/// One of our servers on loopback, serving a temporary directory.
 pub struct TestServer {
     pub address: SocketAddr,
     pub dir: tempfile::TempDir,
-    shutdown: Shutdown,
+    stop: Box<dyn Fn() + Send + Sync>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -36,14 +45,26 @@ impl TestServer {
 
     /// A server with session limits, in all and per client address.
     pub fn start_limited(ipv6: bool, total: usize, per_address: usize) -> TestServer {
-        Self::build(ipv6, |_| {}, total, per_address)
+        Self::build(ServerKind::Smol, ipv6, |_| {}, total, per_address)
     }
 
     pub fn start_with(ipv6: bool, adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
-        Self::build(ipv6, adjust, 2000, 2000)
+        Self::build(ServerKind::Smol, ipv6, adjust, 2000, 2000)
+    }
+
+    /// The ftp-smol or the ftp-std server.
+    pub fn start_kind(kind: ServerKind, ipv6: bool) -> TestServer {
+        Self::build(kind, ipv6, |_| {}, 2000, 2000)
+    }
+
+    /// Stops the server as Ctrl-C would: sessions end with 421, transfers
+    /// are aborted.
+    pub fn stop(&self) {
+        (self.stop)();
     }
 
     fn build(
+        kind: ServerKind,
         ipv6: bool,
         adjust: impl FnOnce(&mut ServerConfig),
         total: usize,
@@ -81,29 +102,38 @@ impl TestServer {
         };
         let listener = TcpListener::bind(bind).unwrap();
         let address = listener.local_addr().unwrap();
-        let shutdown = Shutdown::new();
-        let stop = shutdown.clone();
-        let thread = std::thread::spawn(move || {
-            let executor = Arc::new(smol::Executor::new());
-            let helper = executor.clone();
-            let stop_helper = Shutdown::new();
-            let helper_stop = stop_helper.clone();
-            let helper_thread =
-                std::thread::spawn(move || smol::block_on(helper.run(helper_stop.wait())));
-            smol::block_on(executor.run(serve(
-                executor.clone(),
-                listener,
-                Arc::new(settings),
-                stop,
-            )))
-            .unwrap();
-            stop_helper.trigger();
-            helper_thread.join().unwrap();
-        });
+        let settings = Arc::new(settings);
+        let (stop, thread): (Box<dyn Fn() + Send + Sync>, _) = match kind {
+            ServerKind::Smol => {
+                let shutdown = Shutdown::new();
+                let stop = shutdown.clone();
+                let thread = std::thread::spawn(move || {
+                    let executor = Arc::new(smol::Executor::new());
+                    let helper = executor.clone();
+                    let stop_helper = Shutdown::new();
+                    let helper_stop = stop_helper.clone();
+                    let helper_thread =
+                        std::thread::spawn(move || smol::block_on(helper.run(helper_stop.wait())));
+                    smol::block_on(executor.run(serve(executor.clone(), listener, settings, stop)))
+                        .unwrap();
+                    stop_helper.trigger();
+                    helper_thread.join().unwrap();
+                });
+                (Box::new(move || shutdown.trigger()), thread)
+            }
+            ServerKind::Std => {
+                let shutdown = ftp_std::server::Shutdown::new();
+                let stop = shutdown.clone();
+                let thread = std::thread::spawn(move || {
+                    ftp_std::server::serve(listener, settings, stop).unwrap()
+                });
+                (Box::new(move || shutdown.trigger()), thread)
+            }
+        };
         TestServer {
             address,
             dir,
-            shutdown,
+            stop,
             thread: Some(thread),
         }
     }
@@ -153,7 +183,7 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        self.shutdown.trigger();
+        (self.stop)();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

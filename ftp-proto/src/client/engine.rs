@@ -160,7 +160,6 @@ impl Client {
     /// [`Output::Connected`].
     pub fn new(config: ClientConfig, peer: SocketAddr, local: SocketAddr, now: Instant) -> Client {
         let mut client = Client {
-            config,
             peer,
             local,
             replies: ReplyParser::default(),
@@ -169,8 +168,8 @@ impl Client {
             queue: VecDeque::new(),
             current: None,
             features: Features::default(),
-            epsv_ok: true,
-            eprt_ok: true,
+            epsv_ok: config.extended,
+            eprt_ok: config.extended,
             ascii: None,
             next_id: 0,
             now,
@@ -178,6 +177,7 @@ impl Client {
             data_deadline: None,
             closed: false,
             notices: VecDeque::new(),
+            config,
         };
         client.queue.push_back((OperationId(0), Op::Connect));
         client.next_id = 1;

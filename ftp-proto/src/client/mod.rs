@@ -54,6 +54,8 @@ pub enum DataMode {
 pub struct ClientConfig {
     /// Passive or active data connections.
     pub mode: DataMode,
+    /// Try EPSV and EPRT (RFC 2428) first. Off: PASV and PORT only (IPv4).
+    pub extended: bool,
     /// Connect to the address a 227 reply names rather than to the control
     /// connection's peer.
     pub trust_pasv_address: bool,
@@ -70,6 +72,7 @@ impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
             mode: DataMode::Passive,
+            extended: true,
             trust_pasv_address: false,
             reply_timeout: Duration::from_secs(60),
             data_timeout: Duration::from_secs(30),

@@ -1001,3 +1001,29 @@ fn final_reply_before_the_server_connection_is_accepted() {
         [(id, Ok(Output::Names(vec![Bytes::from_static(b"x")])))]
     );
 }
+
+#[test]
+fn pasv_and_port_only_when_asked() {
+    let mut s = Scripted::new(ClientConfig {
+        extended: false,
+        ..ClientConfig::default()
+    });
+    s.reply("220 ready\r\n");
+    s.client.nlst(None);
+    assert_eq!(s.sent(), "PASV\r\n");
+    let mut s = Scripted::new(ClientConfig {
+        extended: false,
+        mode: DataMode::Active,
+        ..ClientConfig::default()
+    });
+    s.reply("220 ready\r\n");
+    s.client.nlst(None);
+    s.actions();
+    s.client.handle_event(
+        Event::Listening {
+            address: "192.0.2.20:40001".parse().unwrap(),
+        },
+        s.now,
+    );
+    assert_eq!(s.sent(), "PORT 192,0,2,20,156,65\r\n");
+}

@@ -1,0 +1,371 @@
+//! One scenario, written once, for every combination of {std server, smol
+//! server} × {std client, smol client} × {PASV, EPSV, PORT, EPRT} × {IPv4,
+//! IPv6}. PORT carries an IPv4 address only, so PORT × IPv6 is not a
+//! combination FTP has. PASV on IPv6 works because our server announces
+//! 0,0,0,0 (as vsftpd does) and our client connects to the control peer.
+
+use ftp_std::proto::client::{ClientConfig, DataMode, StoreMode};
+use ftp_tests::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientKind {
+    Std,
+    Smol,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Pasv,
+    Epsv,
+    Port,
+    Eprt,
+}
+
+impl Mode {
+    fn config(self) -> ClientConfig {
+        let (mode, extended) = match self {
+            Mode::Pasv => (DataMode::Passive, false),
+            Mode::Epsv => (DataMode::Passive, true),
+            Mode::Port => (DataMode::Active, false),
+            Mode::Eprt => (DataMode::Active, true),
+        };
+        ClientConfig {
+            mode,
+            extended,
+            reply_timeout: Duration::from_secs(20),
+            data_timeout: Duration::from_secs(20),
+            ..ClientConfig::default()
+        }
+    }
+}
+
+/// Both clients behind one blocking interface.
+enum AnyClient {
+    Std(ftp_std::Client),
+    Smol(ftp_smol::client::Client),
+}
+
+type Failure = String;
+
+impl AnyClient {
+    fn connect(kind: ClientKind, server: &TestServer, mode: Mode) -> AnyClient {
+        let config = mode.config();
+        let mut client = match kind {
+            ClientKind::Std => {
+                let options = ftp_std::Options {
+                    engine: config,
+                    ..ftp_std::Options::default()
+                };
+                AnyClient::Std(ftp_std::Client::connect(server.address, options).expect("connect"))
+            }
+            ClientKind::Smol => AnyClient::Smol(
+                smol::block_on(ftp_smol::client::Client::connect(server.address, config))
+                    .expect("connect"),
+            ),
+        };
+        client.login().expect("login");
+        client
+    }
+
+    fn login(&mut self) -> Result<(), Failure> {
+        match self {
+            AnyClient::Std(c) => c.login(USER, PASSWORD).map_err(|e| e.to_string()),
+            AnyClient::Smol(c) => {
+                smol::block_on(c.login(USER, PASSWORD)).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    fn names(&mut self) -> Result<Vec<Vec<u8>>, Failure> {
+        let listing = match self {
+            AnyClient::Std(c) => c.list(None).map_err(|e| e.to_string())?,
+            AnyClient::Smol(c) => smol::block_on(c.list(None)).map_err(|e| e.to_string())?,
+        };
+        let mut names: Vec<Vec<u8>> = listing
+            .entries
+            .into_iter()
+            .map(|e| e.name.to_vec())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    fn store(&mut self, path: &str, mode: StoreMode, data: &[u8]) -> Result<u64, Failure> {
+        match self {
+            AnyClient::Std(c) => c
+                .store(path.as_bytes(), mode, &mut &data[..])
+                .map_err(|e| e.to_string()),
+            AnyClient::Smol(c) => smol::block_on(c.store(path.as_bytes(), mode, &mut &data[..]))
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    fn retrieve(&mut self, path: &str, offset: u64) -> Result<Vec<u8>, Failure> {
+        match self {
+            AnyClient::Std(c) => {
+                let mut out = Vec::new();
+                c.retrieve(path.as_bytes(), offset, &mut out)
+                    .map_err(|e| e.to_string())?;
+                Ok(out)
+            }
+            AnyClient::Smol(c) => {
+                let mut out = smol::io::Cursor::new(Vec::new());
+                smol::block_on(c.retrieve(path.as_bytes(), offset, &mut out))
+                    .map_err(|e| e.to_string())?;
+                Ok(out.into_inner())
+            }
+        }
+    }
+
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), Failure> {
+        match self {
+            AnyClient::Std(c) => c
+                .rename(from.as_bytes(), to.as_bytes())
+                .map_err(|e| e.to_string()),
+            AnyClient::Smol(c) => {
+                smol::block_on(c.rename(from.as_bytes(), to.as_bytes())).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    fn delete(&mut self, path: &str) -> Result<(), Failure> {
+        match self {
+            AnyClient::Std(c) => c.delete(path.as_bytes()).map_err(|e| e.to_string()),
+            AnyClient::Smol(c) => {
+                smol::block_on(c.delete(path.as_bytes())).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    fn noop(&mut self) -> Result<(), Failure> {
+        match self {
+            AnyClient::Std(c) => c.noop().map_err(|e| e.to_string()),
+            AnyClient::Smol(c) => smol::block_on(c.noop()).map_err(|e| e.to_string()),
+        }
+    }
+
+    fn on_progress(&mut self, progress: impl FnMut(u64) -> ControlFlow<()> + Send + 'static) {
+        match self {
+            AnyClient::Std(c) => c.set_progress(progress),
+            AnyClient::Smol(c) => c.set_progress(progress),
+        }
+    }
+}
+
+fn combinations() -> Vec<(ServerKind, ClientKind, Mode, bool)> {
+    let mut out = Vec::new();
+    for server in [ServerKind::Std, ServerKind::Smol] {
+        for client in [ClientKind::Std, ClientKind::Smol] {
+            for mode in [Mode::Pasv, Mode::Epsv, Mode::Port, Mode::Eprt] {
+                for ipv6 in [false, true] {
+                    if !(ipv6 && matches!(mode, Mode::Port)) {
+                        out.push((server, client, mode, ipv6));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Login, list, upload and download with checksums, resume both ways,
+/// rename and delete, and ABOR in the middle of a download with the
+/// session going on.
+fn scenario(server_kind: ServerKind, client_kind: ClientKind, mode: Mode, ipv6: bool) {
+    let context = format!("{server_kind:?} server, {client_kind:?} client, {mode:?}, ipv6={ipv6}");
+    let server = TestServer::start_kind(server_kind, ipv6);
+    let data = random_bytes(1 << 20, 11);
+    server.put("big.bin", &random_bytes(64 << 20, 12));
+    let mut client = AnyClient::connect(client_kind, &server, mode);
+
+    client
+        .store("up.bin", StoreMode::Replace, &data)
+        .expect(&context);
+    assert_eq!(
+        sha256(&server.root().join("up.bin")),
+        sha256_of(&data),
+        "{context}"
+    );
+    assert_eq!(
+        client.names().expect(&context),
+        [b"big.bin".to_vec(), b"up.bin".to_vec()],
+        "{context}"
+    );
+    assert_eq!(
+        client.retrieve("up.bin", 0).expect(&context),
+        data,
+        "{context}"
+    );
+    assert_eq!(
+        client.retrieve("up.bin", 700_000).expect(&context),
+        &data[700_000..],
+        "{context}"
+    );
+    client
+        .store("part.bin", StoreMode::Replace, &data[..300_000])
+        .expect(&context);
+    client
+        .store("part.bin", StoreMode::Resume(300_000), &data[300_000..])
+        .expect(&context);
+    assert_eq!(server.read("part.bin"), data, "{context}");
+    client.rename("part.bin", "renamed.bin").expect(&context);
+    client.delete("renamed.bin").expect(&context);
+    assert!(
+        !server.exists("part.bin") && !server.exists("renamed.bin"),
+        "{context}"
+    );
+
+    // ABOR after the first megabyte of a 64 MiB download; then go on.
+    client.on_progress(|moved| {
+        if moved > 1 << 20 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    let aborted = client.retrieve("big.bin", 0);
+    assert!(
+        aborted.as_ref().is_err_and(|e| e.contains("aborted")),
+        "{context}: {aborted:?}"
+    );
+    client.on_progress(|_| ControlFlow::Continue(()));
+    client.noop().expect(&context);
+    assert_eq!(
+        client.retrieve("up.bin", 0).expect(&context),
+        data,
+        "{context}"
+    );
+}
+
+fn sha256_of(data: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("d"), data).unwrap();
+    sha256(&dir.path().join("d"))
+}
+
+#[test]
+fn scenario_matrix() {
+    let combinations = combinations();
+    assert_eq!(combinations.len(), 28);
+    for (server, client, mode, ipv6) in combinations {
+        scenario(server, client, mode, ipv6);
+    }
+}
+
+/// A server that stops mid-download drops the data connection: the client
+/// reports it, nothing hangs.
+#[test]
+fn server_dropping_the_data_connection_is_reported() {
+    for server_kind in [ServerKind::Std, ServerKind::Smol] {
+        for client_kind in [ClientKind::Std, ClientKind::Smol] {
+            let context = format!("{server_kind:?} server, {client_kind:?} client");
+            let server = Arc::new(TestServer::start_kind(server_kind, false));
+            server.put("big.bin", &random_bytes(256 << 20, 13));
+            let mut client = AnyClient::connect(client_kind, &server, Mode::Epsv);
+            let stopper = server.clone();
+            let stopped = Arc::new(AtomicBool::new(false));
+            let flag = stopped.clone();
+            client.on_progress(move |moved| {
+                if moved > 4 << 20 && !flag.swap(true, Ordering::SeqCst) {
+                    // Stop the server from another thread, as Ctrl-C would.
+                    let stopper = stopper.clone();
+                    std::thread::spawn(move || stopper.stop());
+                }
+                ControlFlow::Continue(())
+            });
+            let started = std::time::Instant::now();
+            let result = client.retrieve("big.bin", 0);
+            assert!(result.is_err(), "{context}: a cut download must fail");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{context}: took {:?}",
+                started.elapsed()
+            );
+        }
+    }
+}
+
+/// A client that vanishes in the middle of an upload: the server keeps
+/// serving others, and the file it was replacing keeps its content.
+#[test]
+fn client_vanishing_mid_upload_keeps_the_previous_content() {
+    for server_kind in [ServerKind::Std, ServerKind::Smol] {
+        for ipv6 in [false, true] {
+            let context = format!("{server_kind:?} server, ipv6={ipv6}");
+            let server = TestServer::start_kind(server_kind, ipv6);
+            server.put("keep.bin", b"previous content");
+            let mut control = TcpStream::connect(server.address).unwrap();
+            control
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let mut replies = String::new();
+            let mut read_until = |control: &mut TcpStream, code: &str| {
+                let mut buffer = [0u8; 512];
+                while !replies.lines().any(|l| l.starts_with(code)) {
+                    let n = control.read(&mut buffer).unwrap();
+                    assert!(
+                        n > 0,
+                        "{context}: closed while waiting for {code}: {replies}"
+                    );
+                    replies.push_str(&String::from_utf8_lossy(&buffer[..n]));
+                }
+                replies.clone()
+            };
+            read_until(&mut control, "220");
+            control
+                .write_all(
+                    format!("USER {USER}\r\nPASS {PASSWORD}\r\nTYPE I\r\nEPSV\r\n").as_bytes(),
+                )
+                .unwrap();
+            let text = read_until(&mut control, "229");
+            let port: u16 = text
+                .split("(|||")
+                .nth(1)
+                .and_then(|t| t.split('|').next())
+                .and_then(|p| p.parse().ok())
+                .expect("229 port");
+            let mut data = TcpStream::connect((server.address.ip(), port)).unwrap();
+            control.write_all(b"STOR keep.bin\r\n").unwrap();
+            read_until(&mut control, "150");
+            data.write_all(&random_bytes(2 << 20, 14)).unwrap();
+            // Vanish: both connections reset (RST, not FIN: a FIN on the data
+            // connection is how a STREAM-mode upload ends), no QUIT.
+            for socket in [&control, &data] {
+                socket2::SockRef::from(socket)
+                    .set_linger(Some(Duration::ZERO))
+                    .unwrap();
+            }
+            drop(control);
+            drop(data);
+            // Others are served, and the old content is intact.
+            assert!(
+                eventually(Duration::from_secs(10), || server.read("keep.bin")
+                    == b"previous content"),
+                "{context}"
+            );
+            let mut other = AnyClient::connect(ClientKind::Std, &server, Mode::Epsv);
+            assert_eq!(
+                other.retrieve("keep.bin", 0).expect(&context),
+                b"previous content",
+                "{context}"
+            );
+            let leftovers: Vec<_> = std::fs::read_dir(server.root())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert!(
+                eventually(Duration::from_secs(5), || std::fs::read_dir(server.root())
+                    .unwrap()
+                    .count()
+                    == 1),
+                "{context}: {leftovers:?}"
+            );
+        }
+    }
+}
