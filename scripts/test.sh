@@ -4,6 +4,7 @@
 # time. CI runs exactly this (.ci/run).
 #
 #   FUZZ_SECONDS=N   seconds per fuzz target (default 30)
+#   INSTALL_ONLY=1   install the tools and peers, then stop
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +47,7 @@ if [ ! -x "$peers/root/usr/sbin/vsftpd" ] || [ ! -x "$peers/root/usr/sbin/pure-f
   for deb in "$peers"/debs/*.deb; do dpkg-deb -x "$deb" "$peers/root"; done
 fi
 python3 -c 'import pyftpdlib' 2>/dev/null || python3 -m pip install --quiet pyftpdlib
+[ "${INSTALL_ONLY:-0}" = 1 ] && exit 0
 
 step "format"
 cargo fmt --all -- --check

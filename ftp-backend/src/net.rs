@@ -15,6 +15,24 @@ pub fn prepare_control(stream: &TcpStream) -> io::Result<()> {
     stream.set_nodelay(true)
 }
 
+/// A listener for control connections with a long accept queue (4096, as
+/// far as the kernel allows), so that a burst of clients connecting at once
+/// is not dropped.
+pub fn listen_control(address: SocketAddr) -> io::Result<TcpListener> {
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    if address.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.bind(&SockAddr::from(address))?;
+    socket.listen(4096)?;
+    Ok(socket.into())
+}
+
 /// Binds a listener on `ip` at a port of `ports`, starting at a random one
 /// (RFC 2577 §8: passive ports are hard to guess).
 pub fn listen_in_range(ip: IpAddr, ports: &RangeInclusive<u16>) -> io::Result<TcpListener> {

@@ -137,7 +137,7 @@ impl Client {
             control,
             data: None,
             listener: None,
-            buffer: vec![0; BUFFER],
+            buffer: Vec::new(),
             data_timeout,
             progress: None,
         };
@@ -460,6 +460,10 @@ impl Client {
         let Some(data) = self.data.take() else {
             return (0, Err(DataError::ConnectionLost));
         };
+        if self.buffer.is_empty() {
+            // Allocated at the first transfer: idle clients stay small.
+            self.buffer = vec![0; BUFFER];
+        }
         let mut moved = 0u64;
         let mut converted = Vec::new();
         let result = match (direction, io) {

@@ -8,7 +8,7 @@ use clap::Parser;
 use ftp_backend::accounts::{Account, Accounts, Secret};
 use ftp_proto::server::{Permissions, ServerConfig};
 use ftp_std::server::{Settings, Shutdown, serve};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -25,6 +25,12 @@ struct Args {
     /// anonymous users get read-only access.
     #[arg(long)]
     user: Vec<String>,
+    /// Report uploads done before they reach the disk.
+    #[arg(long)]
+    no_fsync: bool,
+    /// Sessions served at once.
+    #[arg(long, default_value_t = 1000)]
+    max_sessions: usize,
 }
 
 fn main() -> std::io::Result<()> {
@@ -55,7 +61,7 @@ fn main() -> std::io::Result<()> {
         accounts,
         ..Settings::default()
     };
-    let listener = TcpListener::bind(args.listen)?;
+    let listener = ftp_backend::net::listen_control(args.listen)?;
     eprintln!("serving on ftp://{}/", listener.local_addr()?);
     serve(listener, Arc::new(settings), Shutdown::new())
 }

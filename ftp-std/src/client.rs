@@ -141,7 +141,7 @@ impl Client {
             control,
             data: None,
             listener: None,
-            buffer: vec![0; BUFFER],
+            buffer: Vec::new(),
             progress: None,
             trace: None,
             data_timeout,
@@ -497,6 +497,10 @@ impl Client {
         let Some(mut data) = self.data.take() else {
             return (0, Err(DataError::ConnectionLost));
         };
+        if self.buffer.is_empty() {
+            // Allocated at the first transfer: idle clients stay small.
+            self.buffer = vec![0; BUFFER];
+        }
         let mut moved = 0u64;
         let mut converted = Vec::new();
         let result = match (direction, io) {

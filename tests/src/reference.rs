@@ -29,6 +29,14 @@ pub struct ReferenceServer {
     _dir: tempfile::TempDir,
 }
 
+impl ReferenceServer {
+    /// The server's process id (its sessions are its children, for
+    /// vsftpd and pure-ftpd).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for ReferenceServer {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -9,7 +9,7 @@ use ftp_proto::server::{Permissions, ServerConfig};
 use ftp_smol::server::{Settings, Shutdown, serve};
 use serde::Deserialize;
 use smol::Executor;
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -251,7 +251,7 @@ fn main() -> ExitCode {
     };
     let mut listeners = Vec::new();
     for address in &listen {
-        match TcpListener::bind(address) {
+        match ftp_backend::net::listen_control(*address) {
             Ok(listener) => listeners.push(listener),
             Err(error) => {
                 eprintln!("ftpd: cannot listen on {address}: {error}");

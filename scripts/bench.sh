@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The benchmark: builds the release binaries, starts our two servers and the
+# reference servers (vsftpd, pure-ftpd, pyftpdlib) on loopback, measures
+# them side by side with curl, iperf3 and a load generator on our async
+# client, and prints Markdown tables (see BENCHMARKS.md).
+#
+#   BENCH_IDLE_SESSIONS=N   idle sessions for the memory figure (10000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Peers and reference servers, as the test suite installs them.
+INSTALL_ONLY=1 ./scripts/test.sh
+command -v iperf3 >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3
+# 10,000 sessions need more than the default 1024 descriptors.
+ulimit -n 65536
+cargo build --release -p ftp-smol --bin ftpd -p ftp-std --example server -p ftp-tests --bin bench
+exec target/release/bench

@@ -1,0 +1,447 @@
+//! The server benchmark: our two servers and the reference servers,
+//! measured side by side in one run. Run it with `./scripts/bench.sh`,
+//! which installs the peers, raises the file-descriptor limit and builds
+//! the release binaries first.
+//!
+//! Figures: curl RETR and STOR of a 1 GiB file (TYPE I, passive) against
+//! iperf3 on the same loopback; sessions per second, login latency, errors
+//! and server CPU per session under a load of concurrent clients (each:
+//! login, 20 downloads of 4 KiB, QUIT) driven by our async client; RSS per
+//! idle logged-in session on the smol server. Medians of 3 runs.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use ftp_proto::client::ClientConfig;
+use ftp_smol::client::Client;
+use ftp_tests::reference;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const GIB: usize = 1 << 30;
+const RUNS: usize = 3;
+
+/// A server under test.
+struct Target {
+    name: &'static str,
+    port: u16,
+    user: String,
+    password: String,
+    /// Path of the served directory on the server, where the files are.
+    dir: String,
+    pid: u32,
+    _keep: Box<dyn std::any::Any>,
+}
+
+struct OwnServer {
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn release_binary(relative: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/release")
+        .join(relative);
+    assert!(
+        path.is_file(),
+        "{} is missing: run ./scripts/bench.sh",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn write_files(dir: &Path) {
+    let big = ftp_tests::random_bytes(GIB, 21);
+    std::fs::write(dir.join("big.bin"), big).unwrap();
+    std::fs::write(dir.join("small.bin"), ftp_tests::random_bytes(4096, 22)).unwrap();
+}
+
+fn wait_greeting(port: u16) {
+    let end = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < end {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let mut buf = [0u8; 3];
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            if std::io::Read::read_exact(&mut stream, &mut buf).is_ok() && &buf == b"220" {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no greeting on port {port}");
+}
+
+fn own_server(name: &'static str, binary: &str, extra: &[&str]) -> Target {
+    let dir = tempfile::tempdir().unwrap();
+    write_files(dir.path());
+    let port = free_port();
+    let child = Command::new(release_binary(binary))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--root"])
+        .arg(dir.path())
+        .args(["--user", "bench:bench", "--no-fsync"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("server starts");
+    wait_greeting(port);
+    let pid = child.id();
+    Target {
+        name,
+        port,
+        user: "bench".into(),
+        password: "bench".into(),
+        dir: String::new(),
+        pid,
+        _keep: Box::new(OwnServer { child, _dir: dir }),
+    }
+}
+
+fn reference_target(server: reference::ReferenceServer) -> Target {
+    let upload = server.root.join(server.writable.trim_start_matches('/'));
+    write_files(&upload);
+    ftp_tests::run(Command::new("chmod").arg("-R").arg("a+rw").arg(&upload));
+    Target {
+        name: server.name,
+        port: server.port,
+        user: server.user.clone(),
+        password: server.password.clone(),
+        dir: server.writable.clone(),
+        pid: server.pid(),
+        _keep: Box::new(server),
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn url(target: &Target, file: &str) -> String {
+    format!(
+        "ftp://{}:{}@127.0.0.1:{}{}/{file}",
+        target.user,
+        target.password.replace(' ', "%20"),
+        target.port,
+        target.dir
+    )
+}
+
+/// curl's own figure, bytes per second, as GB/s.
+fn curl_rate(args: &[&str], field: &str) -> f64 {
+    let out = ftp_tests::run(
+        Command::new("curl")
+            .args(["-sS", "--max-time", "120", "-w", field])
+            .args(args),
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse::<f64>()
+        .unwrap_or(0.0)
+        / 1e9
+}
+
+fn throughput(target: &Target, work: &Path) -> (f64, f64) {
+    let retr = median(
+        (0..RUNS)
+            .map(|_| {
+                curl_rate(
+                    &["-o", "/dev/null", &url(target, "big.bin")],
+                    "%{speed_download}",
+                )
+            })
+            .collect(),
+    );
+    let source = work.join("upload.bin");
+    if !source.exists() {
+        std::fs::write(&source, ftp_tests::random_bytes(GIB, 23)).unwrap();
+    }
+    let stor = median(
+        (0..RUNS)
+            .map(|_| {
+                curl_rate(
+                    &["-T", source.to_str().unwrap(), &url(target, "stor.bin")],
+                    "%{speed_upload}",
+                )
+            })
+            .collect(),
+    );
+    (retr, stor)
+}
+
+fn iperf() -> f64 {
+    let port = free_port().to_string();
+    let mut server = Command::new("iperf3")
+        .args(["-s", "-1", "-p", &port])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("iperf3");
+    std::thread::sleep(Duration::from_millis(300));
+    let out = ftp_tests::run(Command::new("iperf3").args([
+        "-c",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-t",
+        "4",
+        "-J",
+    ]));
+    let _ = server.wait();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "sum_received": { ... "bits_per_second": N
+    let received = text.split("\"sum_received\"").nth(1).unwrap_or_default();
+    let bits = received
+        .split("\"bits_per_second\":")
+        .nth(1)
+        .and_then(|t| t.split([',', '}']).next())
+        .and_then(|n| n.trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
+    bits / 8.0 / 1e9
+}
+
+/// CPU time of a process and its reaped children, in milliseconds.
+fn cpu_ms(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    // After the command name: utime is field 14 of the full line, i.e.
+    // index 11 here; stime, cutime, cstime follow.
+    let ticks: f64 = (11..15)
+        .filter_map(|i| fields.get(i)?.parse::<f64>().ok())
+        .sum();
+    ticks * 10.0
+}
+
+fn rss_kib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+struct Load {
+    sessions_per_second: f64,
+    login_p50_ms: f64,
+    login_p99_ms: f64,
+    errors: usize,
+    cpu_ms_per_session: f64,
+}
+
+/// K clients at once, each: login, 20 downloads of 4 KiB, QUIT.
+fn load(target: &Target, clients: usize) -> Load {
+    let address: SocketAddr = format!("127.0.0.1:{}", target.port).parse().unwrap();
+    let small = format!("{}/small.bin", target.dir);
+    let cpu_before = cpu_ms(target.pid);
+    let started = Instant::now();
+    let results: Vec<Result<Duration, String>> = smol::block_on(async {
+        let executor = smol::LocalExecutor::new();
+        let tasks: Vec<_> = (0..clients)
+            .map(|_| {
+                let (user, password, small) =
+                    (target.user.clone(), target.password.clone(), small.clone());
+                executor.spawn(async move {
+                    let begin = Instant::now();
+                    let config = ClientConfig {
+                        reply_timeout: Duration::from_secs(60),
+                        data_timeout: Duration::from_secs(60),
+                        ..ClientConfig::default()
+                    };
+                    let mut client = Client::connect(address, config)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    client
+                        .login(&user, &password)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let login = begin.elapsed();
+                    for _ in 0..20 {
+                        let mut sink = smol::io::Cursor::new(Vec::with_capacity(4096));
+                        client
+                            .retrieve(small.as_bytes(), 0, &mut sink)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        if sink.get_ref().len() != 4096 {
+                            return Err("short download".to_string());
+                        }
+                    }
+                    client.quit().await.map_err(|e| e.to_string())?;
+                    Ok(login)
+                })
+            })
+            .collect();
+        executor.run(async { futures_all(tasks).await }).await
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_millis(500));
+    let cpu = cpu_ms(target.pid) - cpu_before;
+    let mut logins: Vec<f64> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .collect();
+    logins.sort_by(f64::total_cmp);
+    let errors = results.iter().filter(|r| r.is_err()).count();
+    if let Some(Err(first)) = results.iter().find(|r| r.is_err()) {
+        eprintln!("  {}: {errors} errors, first: {first}", target.name);
+    }
+    let ok = results.len() - errors;
+    let pick = |q: f64| {
+        logins
+            .get(((logins.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    Load {
+        sessions_per_second: ok as f64 / elapsed,
+        login_p50_ms: pick(0.5),
+        login_p99_ms: pick(0.99),
+        errors,
+        cpu_ms_per_session: cpu / clients as f64,
+    }
+}
+
+async fn futures_all<T>(tasks: Vec<smol::Task<T>>) -> Vec<T> {
+    let mut out = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        out.push(task.await);
+    }
+    out
+}
+
+/// RSS per idle logged-in session.
+fn idle_memory(target: &Target, sessions: usize) -> (f64, usize) {
+    let address: SocketAddr = format!("127.0.0.1:{}", target.port).parse().unwrap();
+    let before = rss_kib(target.pid);
+    let (clients, failed) = smol::block_on(async {
+        let executor = smol::LocalExecutor::new();
+        let tasks: Vec<_> = (0..sessions)
+            .map(|_| {
+                let (user, password) = (target.user.clone(), target.password.clone());
+                executor.spawn(async move {
+                    let mut client = Client::connect(address, ClientConfig::default())
+                        .await
+                        .ok()?;
+                    client.login(&user, &password).await.ok()?;
+                    Some(client)
+                })
+            })
+            .collect();
+        let results = executor.run(async { futures_all(tasks).await }).await;
+        let failed = results.iter().filter(|c| c.is_none()).count();
+        (results, failed)
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let after = rss_kib(target.pid);
+    drop(clients);
+    ((after - before) / (sessions - failed).max(1) as f64, failed)
+}
+
+fn ratio(ours: f64, theirs: f64) -> String {
+    if theirs > 0.0 {
+        format!("{:.2}", ours / theirs)
+    } else {
+        "-".into()
+    }
+}
+
+fn main() {
+    let work = tempfile::tempdir().unwrap();
+    eprintln!("preparing servers and files ...");
+    let targets = vec![
+        own_server(
+            "ours (smol)",
+            "ftpd",
+            &["--max-sessions", "20000", "--max-sessions-per-ip", "20000"],
+        ),
+        own_server("ours (std)", "examples/server", &["--max-sessions", "5000"]),
+        reference_target(reference::vsftpd()),
+        reference_target(reference::pure_ftpd()),
+        reference_target(reference::pyftpdlib()),
+    ];
+
+    eprintln!("iperf3 ceiling ...");
+    let ceiling = median((0..RUNS).map(|_| iperf()).collect());
+
+    println!(
+        "## Throughput (GB/s, 1 GiB, curl, median of {RUNS}); iperf3 ceiling {ceiling:.2} GB/s\n"
+    );
+    println!("| server | RETR | STOR | RETR / iperf3 |");
+    println!("|---|---|---|---|");
+    let mut rates = Vec::new();
+    for target in &targets {
+        eprintln!("throughput: {} ...", target.name);
+        let (retr, stor) = throughput(target, work.path());
+        println!(
+            "| {} | {retr:.2} | {stor:.2} | {} |",
+            target.name,
+            ratio(retr, ceiling)
+        );
+        rates.push((target.name, retr, stor));
+    }
+    let best_retr = rates.iter().skip(2).map(|r| r.1).fold(0.0, f64::max);
+    let best_stor = rates.iter().skip(2).map(|r| r.2).fold(0.0, f64::max);
+    for (name, retr, stor) in rates.iter().take(2) {
+        println!(
+            "\n{name}: RETR {} x the fastest reference, STOR {} x",
+            ratio(*retr, best_retr),
+            ratio(*stor, best_stor)
+        );
+    }
+
+    println!("\n## Sessions (each: login, 20 x RETR 4 KiB, QUIT; K clients at once)\n");
+    println!(
+        "| server | K | sessions/s | login p50 ms | login p99 ms | errors | server CPU ms/session |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for target in &targets {
+        let mut ks = vec![200];
+        if target.name.starts_with("ours") {
+            ks.push(1000);
+        }
+        for k in ks {
+            eprintln!("load: {} K={k} ...", target.name);
+            let load = load(target, k);
+            println!(
+                "| {} | {k} | {:.0} | {:.1} | {:.1} | {} | {:.2} |",
+                target.name,
+                load.sessions_per_second,
+                load.login_p50_ms,
+                load.login_p99_ms,
+                load.errors,
+                load.cpu_ms_per_session
+            );
+        }
+    }
+
+    let sessions = std::env::var("BENCH_IDLE_SESSIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
+    eprintln!("memory: {sessions} idle sessions ...");
+    let (per_session, failed) = idle_memory(&targets[0], sessions);
+    println!(
+        "\n## Memory\n\nours (smol): {per_session:.1} KiB RSS per idle logged-in session ({sessions} sessions, {failed} failed to log in)"
+    );
+}
