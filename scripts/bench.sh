@@ -12,6 +12,6 @@ cd "$(dirname "$0")/.."
 INSTALL_ONLY=1 ./scripts/test.sh
 command -v iperf3 >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3
 # 10,000 sessions need more than the default 1024 descriptors.
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)"
 cargo build --release -p ftp-smol --bin ftpd -p ftp-std --example server -p ftp-tests --bin bench
 exec target/release/bench
