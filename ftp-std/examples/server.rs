@@ -59,7 +59,9 @@ fn main() -> std::io::Result<()> {
         engine: Arc::new(engine),
         root: args.root,
         accounts,
-        ..Settings::default()
+        fsync: !args.no_fsync,
+        max_sessions: args.max_sessions,
+        max_sessions_per_address: args.max_sessions,
     };
     let listener = ftp_backend::net::listen_control(args.listen)?;
     eprintln!("serving on ftp://{}/", listener.local_addr()?);

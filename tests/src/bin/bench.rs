@@ -134,12 +134,10 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 fn url(target: &Target, file: &str) -> String {
+    let password = target.password.replace(' ', "%20").replace('@', "%40");
     format!(
-        "ftp://{}:{}@127.0.0.1:{}{}/{file}",
-        target.user,
-        target.password.replace(' ', "%20"),
-        target.port,
-        target.dir
+        "ftp://{}:{password}@127.0.0.1:{}{}/{file}",
+        target.user, target.port, target.dir
     )
 }
 
