@@ -19,7 +19,7 @@ use ftp_proto::storage::{
     DirEntry, FileKind, Metadata, Request, Response, StorageError, WriteMode,
 };
 use std::ffi::OsStr;
-use std::io::{self, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,12 +32,19 @@ pub struct DiskStorage {
     fsync: bool,
 }
 
+/// Downloads of at most this many bytes are read whole when opened.
+pub const SMALL_FILE: usize = 64 * 1024;
+
 /// A file opened for a transfer, as answered to `OpenRead`, `OpenWrite` or
 /// `CreateUnique`.
 #[derive(Debug)]
 pub enum OpenedFile {
     /// For a download, positioned at the requested offset.
     Read(std::fs::File),
+    /// For a download of a small regular file (at most [`SMALL_FILE`]
+    /// bytes from the offset): its bytes, read while opening it, so that an
+    /// async adapter sends them without a second trip to a blocking thread.
+    Loaded(bytes::Bytes),
     /// For an upload.
     Write(Upload),
 }
@@ -72,13 +79,95 @@ impl Upload {
         if self.fsync {
             self.file.sync_all()?;
         }
-        if let Some(aside) = self.aside.take() {
-            aside
-                .dir
-                .rename(&aside.temporary, &aside.dir, &aside.name)?;
+        if let Some(aside) = &self.aside {
+            aside.put_in_place()?;
+        }
+        // In place: nothing left for `drop` to clean up. On an error above,
+        // `drop` removes the file written aside.
+        self.aside = None;
+        Ok(())
+    }
+}
+
+impl Aside {
+    /// Puts the file written aside in place of `name`, atomically: readers
+    /// see either the old or the new content, never no file.
+    ///
+    /// Two costs of a plain `rename` over an existing file are kept off the
+    /// client's wait for 226 (measured with a 1 GiB file on ext4, release
+    /// build, 2 cores): ext4 writes out the new file's delayed blocks when a
+    /// rename replaces a file (its `auto_da_alloc` heuristic, 0.41-0.45 s),
+    /// and freeing the replaced file's blocks and pages happens inside the
+    /// call (0.66 s with the former). Exchanging the two names instead
+    /// (`RENAME_EXCHANGE`, Linux 3.15+) skips the first; holding the old
+    /// file open across its unlink moves the second to a background thread.
+    /// With fsync on, the new file's blocks are already on disk either way.
+    fn put_in_place(&self) -> io::Result<()> {
+        // Only a regular file is exchanged: a rename over a directory must
+        // still fail as it always did.
+        let replaced = match self.dir.symlink_metadata(&self.name) {
+            Ok(metadata) if metadata.is_file() => self.dir.open(&self.name).ok(),
+            _ => None,
+        };
+        if replaced.is_some() && self.exchange().is_ok() {
+            // The old content now sits under the temporary name. The
+            // upload has succeeded whatever happens to it.
+            if let Err(error) = self.dir.remove_file(&self.temporary) {
+                tracing::warn!(
+                    file = %self.temporary.display(),
+                    %error,
+                    "could not remove a replaced file"
+                );
+            }
+        } else {
+            self.dir.rename(&self.temporary, &self.dir, &self.name)?;
+        }
+        if let Some(replaced) = replaced {
+            release_in_background(replaced);
         }
         Ok(())
     }
+
+    #[cfg(target_os = "linux")]
+    fn exchange(&self) -> io::Result<()> {
+        use rustix::fs::{RenameFlags, renameat_with};
+        // Both names are single components in `dir` (the jail's own
+        // handle), so nothing here resolves a path outside it.
+        renameat_with(
+            &self.dir,
+            &self.temporary,
+            &self.dir,
+            &self.name,
+            RenameFlags::EXCHANGE,
+        )?;
+        Ok(())
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn exchange(&self) -> io::Result<()> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+}
+
+/// The rest of `file` (positioned at `offset`) in memory, or the file
+/// itself if it has grown past [`SMALL_FILE`] since its size was read.
+fn read_small(mut file: std::fs::File, offset: u64) -> io::Result<OpenedFile> {
+    let mut bytes = Vec::new();
+    (&mut file)
+        .take(SMALL_FILE as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() > SMALL_FILE {
+        file.seek(SeekFrom::Start(offset))?;
+        return Ok(OpenedFile::Read(file));
+    }
+    Ok(OpenedFile::Loaded(bytes.into()))
+}
+
+/// Closes `file` on a short-lived thread, or here if no thread can start.
+fn release_in_background(file: File) {
+    let _ = std::thread::Builder::new()
+        .name("release-replaced".into())
+        .spawn(move || drop(file));
 }
 
 impl Drop for Upload {
@@ -190,11 +279,17 @@ impl DiskStorage {
                 }
                 let mut file = file.into_std();
                 file.seek(SeekFrom::Start(*offset))?;
+                let opened =
+                    if meta.is_file() && meta.len().saturating_sub(*offset) <= SMALL_FILE as u64 {
+                        read_small(file, *offset)?
+                    } else {
+                        OpenedFile::Read(file)
+                    };
                 Ok((
                     Response::Opened {
                         size: Some(meta.len()),
                     },
-                    Some(OpenedFile::Read(file)),
+                    Some(opened),
                 ))
             }
             Request::OpenWrite { path, mode } => {
@@ -427,6 +522,59 @@ mod tests {
         );
     }
 
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_committed_upload_replaces_only_what_a_rename_would() {
+        let (dir, storage) = setup();
+        let root = dir.path().join("root");
+        // A file: replaced; a reader that opened it before keeps the old
+        // content; no temporary file is left behind.
+        let mut reader = std::fs::File::open(root.join("a.txt")).unwrap();
+        let mut upload = open_upload(&storage, "/a.txt", WriteMode::Replace);
+        upload.file().write_all(b"replaced").unwrap();
+        upload.commit().unwrap();
+        assert_eq!(std::fs::read(root.join("a.txt")).unwrap(), b"replaced");
+        let mut old = String::new();
+        reader.read_to_string(&mut old).unwrap();
+        assert_eq!(old, "hello");
+        assert_eq!(names_in(&root), ["a.txt"]);
+        // A new name: created.
+        let mut upload = open_upload(&storage, "/new.txt", WriteMode::Replace);
+        upload.file().write_all(b"fresh").unwrap();
+        upload.commit().unwrap();
+        assert_eq!(std::fs::read(root.join("new.txt")).unwrap(), b"fresh");
+        // A symlink: the link itself is replaced, its target is untouched.
+        std::os::unix::fs::symlink("new.txt", root.join("link")).unwrap();
+        let mut upload = open_upload(&storage, "/link", WriteMode::Replace);
+        upload.file().write_all(b"via link").unwrap();
+        upload.commit().unwrap();
+        assert!(!root.join("link").is_symlink());
+        assert_eq!(std::fs::read(root.join("link")).unwrap(), b"via link");
+        assert_eq!(std::fs::read(root.join("new.txt")).unwrap(), b"fresh");
+        // A directory: refused up front, and never swapped for the file
+        // when it appears while the upload runs.
+        std::fs::create_dir(root.join("d")).unwrap();
+        let refused = storage.handle(&Request::OpenWrite {
+            path: path("/d"),
+            mode: WriteMode::Replace,
+        });
+        assert!(matches!(refused, Err(StorageError::IsADirectory)));
+        let mut upload = open_upload(&storage, "/d2", WriteMode::Replace);
+        upload.file().write_all(b"not a dir").unwrap();
+        std::fs::create_dir(root.join("d2")).unwrap();
+        assert!(upload.commit().is_err());
+        assert!(root.join("d").is_dir() && root.join("d2").is_dir());
+        assert_eq!(names_in(&root), ["a.txt", "d", "d2", "link", "new.txt"]);
+    }
+
     #[test]
     fn append_and_resume_write_in_place() {
         let (dir, storage) = setup();
@@ -456,12 +604,36 @@ mod tests {
             })
             .unwrap();
         assert_eq!(response, Response::Opened { size: Some(5) });
-        let Some(OpenedFile::Read(mut file)) = file else {
-            panic!()
+        let Some(OpenedFile::Loaded(rest)) = file else {
+            panic!("{file:?}")
         };
-        let mut rest = String::new();
-        file.read_to_string(&mut rest).unwrap();
         assert_eq!(rest, "llo");
+        // Past the small-file limit: the open file, at its offset.
+        let big = vec![7u8; SMALL_FILE + 10];
+        std::fs::write(_dir.path().join("root/big"), &big).unwrap();
+        let (_, file) = storage
+            .handle(&Request::OpenRead {
+                path: path("/big"),
+                offset: 5,
+            })
+            .unwrap();
+        let Some(OpenedFile::Read(mut file)) = file else {
+            panic!("{file:?}")
+        };
+        let mut rest = Vec::new();
+        file.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, big[5..]);
+        // Within it again from a later offset: loaded.
+        let (_, file) = storage
+            .handle(&Request::OpenRead {
+                path: path("/big"),
+                offset: 20,
+            })
+            .unwrap();
+        assert!(
+            matches!(&file, Some(OpenedFile::Loaded(b)) if b.len() == SMALL_FILE - 10),
+            "{file:?}"
+        );
     }
 
     #[test]
