@@ -18,7 +18,7 @@ use ftp_proto::storage::StorageError;
 use smol::channel::{Receiver, Sender};
 use smol::future::{self, FutureExt};
 use smol::io::{AsyncReadExt, AsyncWriteExt};
-use smol::{Async, Executor, Timer};
+use smol::{Async, Executor, Task, Timer};
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
@@ -116,20 +116,15 @@ struct SessionTask {
     shutdown: Shutdown,
 }
 
-/// What a finished piece of background work reports to the driver loop.
-enum Completion {
-    Connected(io::Result<TcpStream>),
-    TransferDone(u64, Result<(), TransferError>),
-}
-
-/// A completion with the connect generation it belongs to.
-type Tagged = (u64, Completion);
+/// What a transfer reports: the bytes moved and the outcome.
+type TransferOutcome = (u64, Result<(), TransferError>);
 
 /// What woke the driver loop.
 enum Wake {
     Control(io::Result<usize>),
     Incoming(io::Result<(Async<TcpStream>, SocketAddr)>),
-    Completion(Completion),
+    Connected(io::Result<TcpStream>),
+    TransferDone(TransferOutcome),
     Timeout,
     Shutdown,
 }
@@ -142,10 +137,14 @@ struct Driver {
     /// A connection reported to the engine, awaiting AcceptData/RejectData.
     incoming: Option<Async<TcpStream>>,
     data: Option<TcpStream>,
-    /// Bumped when a connect is superseded, so a late result is ignored.
-    connect_generation: u64,
+    /// An active-mode connect running on the blocking pool; dropped (its
+    /// result ignored) when superseded.
+    connecting: Option<Task<io::Result<TcpStream>>>,
+    /// The running transfer: written by this task when its bytes are in
+    /// memory, else run on the blocking pool. Either way polled by the
+    /// session task itself, with no other executor or channel in between.
+    transfer: Option<future::Boxed<TransferOutcome>>,
     abort: Option<AbortHandle>,
-    completions: (Sender<Tagged>, Receiver<Tagged>),
 }
 
 impl SessionTask {
@@ -181,9 +180,9 @@ impl SessionTask {
             listener: None,
             incoming: None,
             data: None,
-            connect_generation: 0,
+            connecting: None,
+            transfer: None,
             abort: None,
-            completions: smol::channel::unbounded(),
         };
         let mut buffer = vec![0u8; 4096];
         let mut user = String::new();
@@ -205,7 +204,7 @@ impl SessionTask {
                 break;
             }
             let wake = self
-                .wait(&session, &control, &mut buffer, &driver, shutting_down)
+                .wait(&session, &control, &mut buffer, &mut driver, shutting_down)
                 .await;
             let now = Instant::now();
             match wake {
@@ -220,14 +219,17 @@ impl SessionTask {
                     session.handle_event(Event::DataIncoming { peer: from }, now);
                 }
                 Wake::Incoming(Err(_)) => {}
-                Wake::Completion(Completion::Connected(Ok(stream))) => {
+                Wake::Connected(Ok(stream)) => {
+                    driver.connecting = None;
                     driver.data = Some(stream);
                     session.handle_event(Event::DataConnected, now);
                 }
-                Wake::Completion(Completion::Connected(Err(_))) => {
+                Wake::Connected(Err(_)) => {
+                    driver.connecting = None;
                     session.handle_event(Event::DataConnectFailed, now)
                 }
-                Wake::Completion(Completion::TransferDone(bytes, result)) => {
+                Wake::TransferDone((bytes, result)) => {
+                    driver.transfer = None;
                     driver.abort = None;
                     session.handle_event(Event::TransferDone { bytes, result }, now);
                 }
@@ -249,9 +251,16 @@ impl SessionTask {
         session: &Session,
         control: &Async<TcpStream>,
         buffer: &mut [u8],
-        driver: &Driver,
+        driver: &mut Driver,
         shutting_down: bool,
     ) -> Wake {
+        let Driver {
+            listener,
+            incoming,
+            connecting,
+            transfer,
+            ..
+        } = driver;
         let read = async {
             if session.wants_input() {
                 let mut reader = control;
@@ -261,19 +270,23 @@ impl SessionTask {
             }
         };
         let accept = async {
-            match (&driver.listener, &driver.incoming) {
+            match (listener.as_ref(), incoming.as_ref()) {
                 (Some(listener), None) => Wake::Incoming(listener.accept().await),
                 _ => future::pending().await,
             }
         };
-        let generation = driver.connect_generation;
-        let completions = async {
-            loop {
-                match driver.completions.1.recv().await {
-                    Ok((g, Completion::Connected(_))) if g != generation => continue,
-                    Ok((_, completion)) => return Wake::Completion(completion),
-                    Err(_) => future::pending::<()>().await,
-                }
+        // A finished task is taken out of the driver by the caller, so it
+        // is never polled again.
+        let connected = async {
+            match connecting.as_mut() {
+                Some(task) => Wake::Connected(task.await),
+                None => future::pending().await,
+            }
+        };
+        let transferred = async {
+            match transfer.as_mut() {
+                Some(task) => Wake::TransferDone(task.await),
+                None => future::pending().await,
             }
         };
         let timer = async {
@@ -293,7 +306,12 @@ impl SessionTask {
                 Wake::Shutdown
             }
         };
-        read.or(accept).or(completions).or(timer).or(shutdown).await
+        read.or(accept)
+            .or(connected)
+            .or(transferred)
+            .or(timer)
+            .or(shutdown)
+            .await
     }
 
     async fn perform(
@@ -355,23 +373,14 @@ impl SessionTask {
             Action::RejectData => driver.incoming = None,
             Action::ConnectData { to, from_port } => {
                 close_data(driver);
-                driver.connect_generation += 1;
-                let generation = driver.connect_generation;
                 let local_ip = control
                     .get_ref()
                     .local_addr()
                     .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
                 let timeout = self.settings.engine.data_connection_timeout;
-                let sender = driver.completions.0.clone();
-                smol::spawn(async move {
-                    let connected =
-                        smol::unblock(move || net::connect_data(to, local_ip, from_port, timeout))
-                            .await;
-                    let _ = sender
-                        .send((generation, Completion::Connected(connected)))
-                        .await;
-                })
-                .detach();
+                driver.connecting = Some(smol::unblock(move || {
+                    net::connect_data(to, local_ip, from_port, timeout)
+                }));
             }
             Action::Transfer {
                 file,
@@ -436,15 +445,20 @@ impl SessionTask {
         match Transfer::new(payload, data, ascii) {
             Ok((transfer, abort)) => {
                 driver.abort = Some(abort);
-                let sender = driver.completions.0.clone();
-                let generation = driver.connect_generation;
-                smol::spawn(async move {
-                    let (bytes, result) = smol::unblock(move || transfer.run()).await;
-                    let _ = sender
-                        .send((generation, Completion::TransferDone(bytes, result)))
-                        .await;
-                })
-                .detach();
+                driver.transfer = Some(match transfer.into_memory() {
+                    Ok((bytes, data, end)) => Box::pin(async move {
+                        let written = match Async::new(data) {
+                            Ok(mut data) => {
+                                let written = data.write_all(&bytes).await;
+                                let _ = data.get_ref().shutdown(std::net::Shutdown::Both);
+                                written
+                            }
+                            Err(error) => Err(error),
+                        };
+                        end.finish(written, bytes.len())
+                    }),
+                    Err(transfer) => Box::pin(smol::unblock(move || transfer.run())),
+                });
             }
             Err(error) => {
                 let failed = TransferError::Storage(StorageError::Other(error.to_string()));
@@ -464,5 +478,5 @@ fn close_data(driver: &mut Driver) {
     driver.listener = None;
     driver.incoming = None;
     driver.data = None;
-    driver.connect_generation += 1;
+    driver.connecting = None;
 }
