@@ -2,12 +2,16 @@
 //! (bounded by the session limits), each a thin driver loop around
 //! [`ftp_proto::server::Session`].
 //!
-//! Each session thread waits on one channel fed by small helper threads:
-//! one reads the control connection, one accepts on a passive listener, one
-//! connects an active data connection, one runs each transfer (the
-//! [`ftp_backend::transfer`] loop shared with the async server). The
-//! control connection therefore stays readable (ABOR, STAT, QUIT) while
-//! bytes move. The thread makes no protocol decision.
+//! Each session thread waits on one channel fed by two helper threads: one
+//! reads the control connection; the other, the data worker, started on
+//! first use and kept for the session, runs the data-connection jobs one
+//! after the other: accepting on a passive listener, connecting an active
+//! data connection, running a transfer (the [`ftp_backend::transfer`] loop
+//! shared with the async server). The control connection therefore stays
+//! readable (ABOR, STAT, QUIT) while bytes move, and a session of many
+//! transfers starts two threads, not two per transfer (measured: thread
+//! start-up and stack unmapping were most of this server's CPU under many
+//! small downloads). The thread makes no protocol decision.
 
 use ftp_backend::disk::{DiskStorage, OpenedFile};
 use ftp_backend::limits::{SessionLimits, SessionPermit};
@@ -108,18 +112,44 @@ enum Input {
     TransferDone(u64, Result<(), TransferError>),
 }
 
-/// A passive listener's accept thread, stopped by a flag and a wake-up
-/// connection.
+/// A passive listener's accept job, stopped by a flag and by shutting the
+/// listener down, which wakes an `accept` blocked on it (Linux).
 struct Acceptor {
     stop: Arc<AtomicBool>,
-    address: SocketAddr,
+    listener: TcpListener,
 }
 
 impl Drop for Acceptor {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(&self.address, Duration::from_millis(200));
+        let _ = socket2::SockRef::from(&self.listener).shutdown(std::net::Shutdown::Read);
     }
+}
+
+/// A piece of data-connection work for the session's data worker.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs `job` on the session's data worker, starting it on first use. The
+/// worker ends when the session drops its sender.
+fn on_data_worker(driver: &mut Driver, job: Job) {
+    if let Some(worker) = &driver.worker {
+        match worker.send(job) {
+            Ok(()) => return,
+            // The worker is gone (it could not start, or panicked): start
+            // another one for this job.
+            Err(mpsc::SendError(job)) => return start_data_worker(driver, job),
+        }
+    }
+    start_data_worker(driver, job);
+}
+
+fn start_data_worker(driver: &mut Driver, job: Job) {
+    let (sender, jobs) = mpsc::channel::<Job>();
+    let _ = sender.send(job);
+    let started = thread::Builder::new()
+        .name("ftp data".into())
+        .spawn(move || jobs.into_iter().for_each(|job| job()));
+    driver.worker = started.is_ok().then_some(sender);
 }
 
 struct Driver {
@@ -133,6 +163,7 @@ struct Driver {
     /// accept or connect is ignored.
     generation: u64,
     abort: Option<AbortHandle>,
+    worker: Option<Sender<Job>>,
 }
 
 fn run_session(
@@ -176,6 +207,7 @@ fn run_session(
         data: None,
         generation: 0,
         abort: None,
+        worker: None,
     };
     drive(
         &mut session,
@@ -329,41 +361,45 @@ fn perform(
         }
         Action::ListenData { ip, ports } => {
             close_data(driver);
-            let event =
-                match net::listen_in_range(ip, &ports).and_then(|l| Ok((l.local_addr()?, l))) {
-                    Ok((address, listener)) => {
-                        let stop = Arc::new(AtomicBool::new(false));
-                        let (flag, inputs, generation) =
-                            (stop.clone(), driver.inputs.clone(), driver.generation);
-                        let _ = thread::Builder::new()
-                            .name("ftp accept".into())
-                            .spawn(move || {
-                                for stream in listener.incoming() {
-                                    if flag.load(Ordering::SeqCst) {
-                                        return;
-                                    }
-                                    let Ok(stream) = stream else { continue };
-                                    let Ok(from) = stream.peer_addr() else {
-                                        continue;
-                                    };
-                                    if inputs
+            let listened = net::listen_in_range(ip, &ports)
+                .and_then(|l| Ok((l.local_addr()?.port(), l.try_clone()?, l)));
+            let event = match listened {
+                Ok((port, handle, listener)) => {
+                    let stop = Arc::new(AtomicBool::new(false));
+                    let (flag, inputs, generation) =
+                        (stop.clone(), driver.inputs.clone(), driver.generation);
+                    // Accepts until stopped: the engine may refuse a
+                    // connection (wrong peer) and wait for the next one.
+                    // An accept error ends the job; the engine's timer
+                    // then reports the missing connection.
+                    on_data_worker(
+                        driver,
+                        Box::new(move || {
+                            while !flag.load(Ordering::SeqCst) {
+                                let Ok((stream, from)) = listener.accept() else {
+                                    return;
+                                };
+                                if flag.load(Ordering::SeqCst)
+                                    || inputs
                                         .send(Input::Incoming(stream, from, generation))
                                         .is_err()
-                                    {
-                                        return;
-                                    }
+                                {
+                                    return;
                                 }
-                            });
-                        driver.acceptor = Some(Acceptor { stop, address });
-                        Event::Listening {
-                            port: address.port(),
-                        }
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "no passive port");
-                        Event::ListenFailed
-                    }
-                };
+                            }
+                        }),
+                    );
+                    driver.acceptor = Some(Acceptor {
+                        stop,
+                        listener: handle,
+                    });
+                    Event::Listening { port }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "no passive port");
+                    Event::ListenFailed
+                }
+            };
             session.handle_event(event, now());
         }
         Action::AcceptData => {
@@ -378,14 +414,15 @@ fn perform(
                 .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip());
             let timeout = backend.settings().engine.data_connection_timeout;
             let (inputs, generation) = (driver.inputs.clone(), driver.generation);
-            let _ = thread::Builder::new()
-                .name("ftp connect".into())
-                .spawn(move || {
+            on_data_worker(
+                driver,
+                Box::new(move || {
                     let _ = inputs.send(Input::Connected(
                         net::connect_data(to, local_ip, from_port, timeout),
                         generation,
                     ));
-                });
+                }),
+            );
         }
         Action::Transfer { file, ascii, .. } => {
             let payload = driver.files.remove(&file).map(Payload::File);
@@ -428,12 +465,13 @@ fn start_transfer(
         Ok((transfer, abort)) => {
             driver.abort = Some(abort);
             let inputs = driver.inputs.clone();
-            let _ = thread::Builder::new()
-                .name("ftp transfer".into())
-                .spawn(move || {
+            on_data_worker(
+                driver,
+                Box::new(move || {
                     let (bytes, result) = transfer.run();
                     let _ = inputs.send(Input::TransferDone(bytes, result));
-                });
+                }),
+            );
         }
         Err(message) => {
             let failed = TransferError::Storage(StorageError::Other(message));

@@ -1,5 +1,5 @@
-//! Many sessions at once on the ftp-smol server: limits, and clients that
-//! stall.
+//! Session-level behaviour on real sockets: limits, clients that stall,
+//! passive listeners that are replaced.
 
 use ftp_tests::*;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -78,5 +78,64 @@ fn a_silent_client_blocks_nobody() {
         writer.write_all(b"NOOP\r\nQUIT\r\n").unwrap();
         assert_eq!(line(&mut reader), "200 NOOP ok.\r\n");
         assert_eq!(line(&mut reader), "221 Goodbye.\r\n");
+    }
+}
+
+/// Reads reply lines until one starts with `code` and a space.
+fn reply(reader: &mut BufReader<TcpStream>, code: &str) -> String {
+    loop {
+        let text = line(reader);
+        assert!(!text.is_empty(), "closed while waiting for {code}");
+        if text.starts_with(&format!("{code} ")) {
+            return text;
+        }
+        // Continuation lines, and the preliminary 1yz before a 2yz.
+        assert!(
+            text.starts_with(&format!("{code}-")) || text.starts_with(' ') || text.starts_with('1'),
+            "wanted {code}, got {text:?}"
+        );
+    }
+}
+
+fn epsv_port(reader: &mut BufReader<TcpStream>, control: &mut TcpStream) -> u16 {
+    control.write_all(b"EPSV\r\n").unwrap();
+    let text = reply(reader, "229");
+    text.split("(|||")
+        .nth(1)
+        .and_then(|t| t.split('|').next())
+        .and_then(|p| p.parse().ok())
+        .expect("229 port")
+}
+
+/// A passive listener replaced by a second EPSV stops listening, and the
+/// new one carries the transfer, on both servers.
+#[test]
+fn a_replaced_passive_listener_is_closed() {
+    for kind in [ServerKind::Std, ServerKind::Smol] {
+        let server = TestServer::start_kind(kind, false);
+        server.put("f.txt", b"content");
+        let (mut reader, mut control) = connect(&server);
+        reply(&mut reader, "220");
+        control
+            .write_all(format!("USER {USER}\r\nPASS {PASSWORD}\r\n").as_bytes())
+            .unwrap();
+        reply(&mut reader, "331");
+        reply(&mut reader, "230");
+        let first = epsv_port(&mut reader, &mut control);
+        let second = epsv_port(&mut reader, &mut control);
+        assert!(
+            eventually(Duration::from_secs(5), || TcpStream::connect((
+                server.address.ip(),
+                first
+            ))
+            .is_err()),
+            "{kind:?}: the first listener still accepts"
+        );
+        let mut data = TcpStream::connect((server.address.ip(), second)).unwrap();
+        control.write_all(b"RETR f.txt\r\n").unwrap();
+        let mut content = Vec::new();
+        data.read_to_end(&mut content).unwrap();
+        assert_eq!(content, b"content", "{kind:?}");
+        reply(&mut reader, "226");
     }
 }
