@@ -5,6 +5,8 @@
 # client, and prints Markdown tables (see BENCHMARKS.md).
 #
 #   BENCH_IDLE_SESSIONS=N   idle sessions for the memory figure (10000)
+#   BENCH_PARTS=LIST        some of: throughput,sessions,memory,engine (all)
+#   BENCH_SERVERS=LIST      some of: smol,std,vsftpd,pure-ftpd,pyftpdlib (all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,4 +16,12 @@ command -v iperf3 >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -
 # 10,000 sessions need more than the default 1024 descriptors.
 ulimit -n "$(ulimit -Hn)"
 cargo build --release -p ftp-smol --bin ftpd -p ftp-std --example server -p ftp-tests --bin bench
-exec target/release/bench
+target/release/bench
+# The engine alone, no sockets: the wire parsers and one server session.
+if [[ -z "${BENCH_PARTS:-}" || ",$BENCH_PARTS," == *",engine,"* ]]; then
+    echo
+    echo "## Engine alone (criterion; time per iteration and throughput)"
+    cargo bench -p ftp-proto --bench wire --bench engine -- \
+        --warm-up-time 1 --measurement-time 3 2>&1 |
+        grep -E 'time:|thrpt:' || true
+fi

@@ -262,8 +262,8 @@ fn load(target: &Target, clients: usize) -> Load {
                 executor.spawn(async move {
                     let begin = Instant::now();
                     let config = ClientConfig {
-                        reply_timeout: Duration::from_secs(60),
-                        data_timeout: Duration::from_secs(60),
+                        reply_timeout: Duration::from_secs(15),
+                        data_timeout: Duration::from_secs(15),
                         ..ClientConfig::default()
                     };
                     let mut client = Client::connect(address, config)
@@ -316,7 +316,23 @@ fn load(target: &Target, clients: usize) -> Load {
         login_p50_ms: pick(0.5),
         login_p99_ms: pick(0.99),
         errors,
-        cpu_ms_per_session: cpu / clients as f64,
+        // Per completed session: a server that drops clients does not
+        // look cheaper for the work it did not do.
+        cpu_ms_per_session: cpu / ok.max(1) as f64,
+    }
+}
+
+/// `load` run `RUNS` times: the median of each figure, and the most errors
+/// of any run.
+fn load_median(target: &Target, clients: usize) -> Load {
+    let runs: Vec<Load> = (0..RUNS).map(|_| load(target, clients)).collect();
+    let figure = |f: fn(&Load) -> f64| median(runs.iter().map(f).collect());
+    Load {
+        sessions_per_second: figure(|l| l.sessions_per_second),
+        login_p50_ms: figure(|l| l.login_p50_ms),
+        login_p99_ms: figure(|l| l.login_p99_ms),
+        errors: runs.iter().map(|l| l.errors).max().unwrap_or(0),
+        cpu_ms_per_session: figure(|l| l.cpu_ms_per_session),
     }
 }
 
@@ -364,82 +380,118 @@ fn ratio(ours: f64, theirs: f64) -> String {
     }
 }
 
+/// Whether `part` is selected by `BENCH_PARTS` (a comma-separated list of
+/// throughput, sessions, memory; all when unset).
+fn selected(part: &str) -> bool {
+    std::env::var("BENCH_PARTS").map_or(true, |parts| parts.split(',').any(|p| p.trim() == part))
+}
+
+/// Whether the server `name` is selected by `BENCH_SERVERS` (a
+/// comma-separated list of smol, std, vsftpd, pure-ftpd, pyftpdlib; all
+/// when unset).
+fn serves(name: &str) -> bool {
+    std::env::var("BENCH_SERVERS").map_or(true, |names| names.split(',').any(|n| n.trim() == name))
+}
+
 fn main() {
     let work = tempfile::tempdir().unwrap();
     eprintln!("preparing servers and files ...");
-    let targets = vec![
-        own_server(
+    let mut targets = Vec::new();
+    if serves("smol") {
+        targets.push(own_server(
             "ours (smol)",
             "ftpd",
             &["--max-sessions", "20000", "--max-sessions-per-ip", "20000"],
-        ),
-        own_server("ours (std)", "examples/server", &["--max-sessions", "5000"]),
-        reference_target(reference::vsftpd()),
-        reference_target(reference::pure_ftpd()),
-        reference_target(reference::pyftpdlib()),
-    ];
-
-    eprintln!("iperf3 ceiling ...");
-    let ceiling = median((0..RUNS).map(|_| iperf()).collect());
-
-    println!(
-        "## Throughput (GB/s, 1 GiB, curl, median of {RUNS}); iperf3 ceiling {ceiling:.2} GB/s\n"
-    );
-    println!("| server | RETR | STOR | RETR / iperf3 |");
-    println!("|---|---|---|---|");
-    let mut rates = Vec::new();
-    for target in &targets {
-        eprintln!("throughput: {} ...", target.name);
-        let (retr, stor) = throughput(target, work.path());
-        println!(
-            "| {} | {retr:.2} | {stor:.2} | {} |",
-            target.name,
-            ratio(retr, ceiling)
-        );
-        rates.push((target.name, retr, stor));
+        ));
     }
-    let best_retr = rates.iter().skip(2).map(|r| r.1).fold(0.0, f64::max);
-    let best_stor = rates.iter().skip(2).map(|r| r.2).fold(0.0, f64::max);
-    for (name, retr, stor) in rates.iter().take(2) {
-        println!(
-            "\n{name}: RETR {} x the fastest reference, STOR {} x",
-            ratio(*retr, best_retr),
-            ratio(*stor, best_stor)
-        );
+    if serves("std") {
+        targets.push(own_server(
+            "ours (std)",
+            "examples/server",
+            &["--max-sessions", "5000"],
+        ));
+    }
+    let ours = targets.len();
+    if serves("vsftpd") {
+        targets.push(reference_target(reference::vsftpd()));
+    }
+    if serves("pure-ftpd") {
+        targets.push(reference_target(reference::pure_ftpd()));
+    }
+    if serves("pyftpdlib") {
+        targets.push(reference_target(reference::pyftpdlib()));
     }
 
-    println!("\n## Sessions (each: login, 20 x RETR 4 KiB, QUIT; K clients at once)\n");
-    println!(
-        "| server | K | sessions/s | login p50 ms | login p99 ms | errors | server CPU ms/session |"
-    );
-    println!("|---|---|---|---|---|---|---|");
-    for target in &targets {
-        let mut ks = vec![200];
-        if target.name.starts_with("ours") {
-            ks.push(1000);
-        }
-        for k in ks {
-            eprintln!("load: {} K={k} ...", target.name);
-            let load = load(target, k);
+    if selected("throughput") {
+        eprintln!("iperf3 ceiling ...");
+        let ceiling = median((0..RUNS).map(|_| iperf()).collect());
+
+        println!(
+            "## Throughput (GB/s, 1 GiB, curl, median of {RUNS}); iperf3 ceiling {ceiling:.2} GB/s\n"
+        );
+        println!("| server | RETR | STOR | RETR / iperf3 |");
+        println!("|---|---|---|---|");
+        let mut rates = Vec::new();
+        for target in &targets {
+            eprintln!("throughput: {} ...", target.name);
+            let (retr, stor) = throughput(target, work.path());
             println!(
-                "| {} | {k} | {:.0} | {:.1} | {:.1} | {} | {:.2} |",
+                "| {} | {retr:.2} | {stor:.2} | {} |",
                 target.name,
-                load.sessions_per_second,
-                load.login_p50_ms,
-                load.login_p99_ms,
-                load.errors,
-                load.cpu_ms_per_session
+                ratio(retr, ceiling)
+            );
+            rates.push((target.name, retr, stor));
+        }
+        let best_retr = rates.iter().skip(ours).map(|r| r.1).fold(0.0, f64::max);
+        let best_stor = rates.iter().skip(ours).map(|r| r.2).fold(0.0, f64::max);
+        for (name, retr, stor) in rates.iter().take(ours) {
+            println!(
+                "\n{name}: RETR {} x the fastest reference, STOR {} x",
+                ratio(*retr, best_retr),
+                ratio(*stor, best_stor)
             );
         }
     }
 
-    let sessions = std::env::var("BENCH_IDLE_SESSIONS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10_000);
-    eprintln!("memory: {sessions} idle sessions ...");
-    let (per_session, failed) = idle_memory(&targets[0], sessions);
-    println!(
-        "\n## Memory\n\nours (smol): {per_session:.1} KiB RSS per idle logged-in session ({sessions} sessions, {failed} failed to log in)"
-    );
+    if selected("sessions") {
+        println!(
+            "\n## Sessions (each: login, 20 x RETR 4 KiB, QUIT; K clients at once; median of {RUNS}, errors: worst run)\n"
+        );
+        println!(
+            "| server | K | sessions/s | login p50 ms | login p99 ms | errors | server CPU ms per completed session |"
+        );
+        println!("|---|---|---|---|---|---|---|");
+        for target in &targets {
+            let mut ks = vec![200];
+            if target.name.starts_with("ours") {
+                ks.push(1000);
+            }
+            for k in ks {
+                eprintln!("load: {} K={k} ...", target.name);
+                let load = load_median(target, k);
+                println!(
+                    "| {} | {k} | {:.0} | {:.1} | {:.1} | {} | {:.2} |",
+                    target.name,
+                    load.sessions_per_second,
+                    load.login_p50_ms,
+                    load.login_p99_ms,
+                    load.errors,
+                    load.cpu_ms_per_session
+                );
+            }
+        }
+    }
+
+    if selected("memory") {
+        let sessions = std::env::var("BENCH_IDLE_SESSIONS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10_000);
+        eprintln!("memory: {sessions} idle sessions ...");
+        let smol = targets.iter().find(|t| t.name == "ours (smol)");
+        let (per_session, failed) = idle_memory(smol.expect("BENCH_SERVERS has smol"), sessions);
+        println!(
+            "\n## Memory\n\nours (smol): {per_session:.1} KiB RSS per idle logged-in session ({sessions} sessions, {failed} failed to log in)"
+        );
+    }
 }
