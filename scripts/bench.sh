@@ -23,5 +23,5 @@ if [[ -z "${BENCH_PARTS:-}" || ",$BENCH_PARTS," == *",engine,"* ]]; then
     echo "## Engine alone (criterion; time per iteration and throughput)"
     cargo bench -p ftp-proto --bench wire --bench engine -- \
         --warm-up-time 1 --measurement-time 3 2>&1 |
-        grep -E 'time:|thrpt:' || true
+        grep -E 'time:|thrpt:' | grep -v '%' || true
 fi

@@ -7,7 +7,8 @@
 //! iperf3 on the same loopback; sessions per second, login latency, errors
 //! and server CPU per session under a load of concurrent clients (each:
 //! login, 20 downloads of 4 KiB, QUIT) driven by our async client; RSS per
-//! idle logged-in session on the smol server. Medians of 3 runs.
+//! idle logged-in session on the smol server. Medians of 5 rounds
+//! (throughput, round-robin over the servers) or 3 runs (sessions).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ftp_proto::client::ClientConfig;
@@ -20,6 +21,8 @@ use std::time::{Duration, Instant};
 
 const GIB: usize = 1 << 30;
 const RUNS: usize = 3;
+/// Rounds of the throughput figures, noisier than the others here.
+const THROUGHPUT_RUNS: usize = 5;
 
 /// A server under test.
 struct Target {
@@ -29,6 +32,8 @@ struct Target {
     password: String,
     /// Path of the served directory on the server, where the files are.
     dir: String,
+    /// The same directory on the local disk.
+    files: PathBuf,
     pid: u32,
     _keep: Box<dyn std::any::Any>,
 }
@@ -108,6 +113,7 @@ fn own_server(name: &'static str, binary: &str, extra: &[&str]) -> Target {
         user: "bench".into(),
         password: "bench".into(),
         dir: String::new(),
+        files: dir.path().to_path_buf(),
         pid,
         _keep: Box::new(OwnServer { child, _dir: dir }),
     }
@@ -123,6 +129,7 @@ fn reference_target(server: reference::ReferenceServer) -> Target {
         user: server.user.clone(),
         password: server.password.clone(),
         dir: server.writable.clone(),
+        files: upload.clone(),
         pid: server.pid(),
         _keep: Box::new(server),
     }
@@ -155,32 +162,66 @@ fn curl_rate(args: &[&str], field: &str) -> f64 {
         / 1e9
 }
 
-fn throughput(target: &Target, work: &Path) -> (f64, f64) {
-    let retr = median(
-        (0..RUNS)
-            .map(|_| {
-                curl_rate(
-                    &["-o", "/dev/null", &url(target, "big.bin")],
-                    "%{speed_download}",
-                )
-            })
-            .collect(),
+/// One RETR and one STOR of 1 GiB: curl's rates in GB/s.
+///
+/// Every server starts each from the same machine state. The download's
+/// file is in the page cache (read once first), so RETR measures the
+/// server, not the disk. The upload starts with no dirty pages waiting for
+/// the disk and with the page cache dropped: an upload's speed here
+/// depends on whether the kernel hands it pages freed a moment ago or
+/// pages untouched for long, which this virtual machine makes several
+/// times slower to fill (profile: `copy_folio_from_iter_atomic` 64% of a
+/// slow upload, 19% of a fast one). Servers that truncate the old file
+/// first recycle its pages; a server that writes aside (ours, so that a
+/// failed upload keeps the old content) needs fresh ones.
+fn transfer_once(target: &Target, source: &Path) -> (f64, f64) {
+    let _ = std::fs::read(target.files.join("big.bin"));
+    let retr = curl_rate(
+        &["-o", "/dev/null", &url(target, "big.bin")],
+        "%{speed_download}",
     );
+    ftp_tests::run(&mut Command::new("sync"));
+    if std::fs::write("/proc/sys/vm/drop_caches", "1").is_err() {
+        eprintln!("  (cannot drop the page cache; STOR figures will be noisier)");
+    }
+    let _ = std::fs::read(source);
+    let stor = curl_rate(
+        &["-T", source.to_str().unwrap(), &url(target, "stor.bin")],
+        "%{speed_upload}",
+    );
+    (retr, stor)
+}
+
+/// Median RETR and STOR rates of each target over `THROUGHPUT_RUNS`
+/// rounds. Each round visits every server, starting one further along, so
+/// that each server takes each place in the order once.
+fn throughput(targets: &[Target], work: &Path) -> Vec<(f64, f64)> {
     let source = work.join("upload.bin");
     if !source.exists() {
         std::fs::write(&source, ftp_tests::random_bytes(GIB, 23)).unwrap();
     }
-    let stor = median(
-        (0..RUNS)
-            .map(|_| {
-                curl_rate(
-                    &["-T", source.to_str().unwrap(), &url(target, "stor.bin")],
-                    "%{speed_upload}",
-                )
-            })
-            .collect(),
-    );
-    (retr, stor)
+    let mut rates = vec![(Vec::new(), Vec::new()); targets.len()];
+    for round in 0..THROUGHPUT_RUNS {
+        for k in 0..targets.len() {
+            let index = (round + k) % targets.len();
+            let (Some(target), Some((retrs, stors))) = (targets.get(index), rates.get_mut(index))
+            else {
+                continue;
+            };
+            let (retr, stor) = transfer_once(target, &source);
+            eprintln!(
+                "throughput: {} round {}: RETR {retr:.2} STOR {stor:.2} GB/s",
+                target.name,
+                round + 1
+            );
+            retrs.push(retr);
+            stors.push(stor);
+        }
+    }
+    rates
+        .into_iter()
+        .map(|(retrs, stors)| (median(retrs), median(stors)))
+        .collect()
 }
 
 fn iperf() -> f64 {
@@ -427,14 +468,12 @@ fn main() {
         let ceiling = median((0..RUNS).map(|_| iperf()).collect());
 
         println!(
-            "## Throughput (GB/s, 1 GiB, curl, median of {RUNS}); iperf3 ceiling {ceiling:.2} GB/s\n"
+            "## Throughput (GB/s, 1 GiB, curl, median of {THROUGHPUT_RUNS} rounds); iperf3 ceiling {ceiling:.2} GB/s\n"
         );
         println!("| server | RETR | STOR | RETR / iperf3 |");
         println!("|---|---|---|---|");
         let mut rates = Vec::new();
-        for target in &targets {
-            eprintln!("throughput: {} ...", target.name);
-            let (retr, stor) = throughput(target, work.path());
+        for (target, (retr, stor)) in targets.iter().zip(throughput(&targets, work.path())) {
             println!(
                 "| {} | {retr:.2} | {stor:.2} | {} |",
                 target.name,
