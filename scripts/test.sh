@@ -55,6 +55,7 @@ cargo fmt --all -- --check
 
 step "lints"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --quiet
 
 step "tests"
 cargo nextest run --workspace --all-features --no-fail-fast

@@ -6,8 +6,9 @@
 //!   written aside;
 //! - [`accounts`]: users, plain or argon2 passwords, permissions;
 //! - [`transfer`]: the blocking loop that moves file bytes over a data
-//!   connection (sendfile for TYPE I downloads, the engine's codec for
-//!   TYPE A), abortable from another thread;
+//!   connection (through a buffer, the engine's codec for TYPE A),
+//!   abortable from another thread, or hands an async adapter the bytes
+//!   of a listing or small file to write itself;
 //! - [`limits`]: session counts in all and per client address;
 //! - [`net`]: control-socket options, passive listeners in a port range,
 //!   active connections from a chosen port;

@@ -4,8 +4,9 @@
 //! The driver reads, feeds the engine, drains its actions and performs them:
 //! storage and authentication on the blocking pool, data connections on
 //! async sockets, and transfers with [`ftp_backend::transfer`] on the
-//! blocking pool, so the control connection stays readable (ABOR, STAT,
-//! QUIT) while bytes move. It makes no protocol decision.
+//! blocking pool (listings and small files, already in memory, written by
+//! the session task itself), so the control connection stays readable
+//! (ABOR, STAT, QUIT) while bytes move. It makes no protocol decision.
 
 use ftp_backend::disk::{DiskStorage, OpenedFile};
 use ftp_backend::limits::{SessionLimits, SessionPermit};

@@ -21,9 +21,12 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 #[command(name = "ftpd", version)]
 struct Cli {
-    /// Address to listen on, IPv4 or IPv6 ([::1]:2121); repeatable.
-    /// [default: 127.0.0.1:2121]
-    #[arg(long, value_name = "ADDR:PORT")]
+    // Help given as a string: rustdoc would read "[::1]" as a link.
+    #[arg(
+        long,
+        value_name = "ADDR:PORT",
+        help = "Address to listen on, IPv4 or IPv6 ([::1]:2121); repeatable. [default: 127.0.0.1:2121]"
+    )]
     listen: Vec<SocketAddr>,
     /// Directory to serve. [default: the current directory]
     #[arg(long, value_name = "DIR")]
