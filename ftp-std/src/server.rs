@@ -38,6 +38,30 @@ pub struct Shutdown {
     triggered: Arc<AtomicBool>,
     /// Listeners to wake from their blocking accept.
     listeners: Arc<Mutex<Vec<SocketAddr>>>,
+    /// Running sessions, to wake at once: a transfer is aborted when the
+    /// signal comes, not when its session next looks.
+    sessions: Arc<Mutex<Sessions>>,
+}
+
+/// The inputs of the running sessions, by a number of their own.
+#[derive(Debug, Default)]
+struct Sessions {
+    next: u64,
+    inputs: HashMap<u64, Sender<Input>>,
+}
+
+/// A session's place in [`Shutdown`]'s list, left when dropped.
+struct Registration<'a> {
+    shutdown: &'a Shutdown,
+    id: u64,
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut sessions) = self.shutdown.sessions.lock() {
+            sessions.inputs.remove(&self.id);
+        }
+    }
 }
 
 impl Shutdown {
@@ -50,6 +74,11 @@ impl Shutdown {
     /// transfers aborted (an upload in progress is not kept).
     pub fn trigger(&self) {
         self.triggered.store(true, Ordering::SeqCst);
+        if let Ok(sessions) = self.sessions.lock() {
+            for inputs in sessions.inputs.values() {
+                let _ = inputs.send(Input::Shutdown);
+            }
+        }
         let listeners = self.listeners.lock().map(|l| l.clone()).unwrap_or_default();
         for address in listeners {
             let _ = TcpStream::connect_timeout(&address, Duration::from_millis(200));
@@ -59,6 +88,19 @@ impl Shutdown {
     /// Whether [`Shutdown::trigger`] was called.
     pub fn is_triggered(&self) -> bool {
         self.triggered.load(Ordering::SeqCst)
+    }
+
+    /// Wakes `inputs` with `Input::Shutdown` when triggered, until the
+    /// registration is dropped. A trigger that came before is seen by the
+    /// session's own check of [`Shutdown::is_triggered`].
+    fn register(&self, inputs: Sender<Input>) -> Registration<'_> {
+        let mut id = 0;
+        if let Ok(mut sessions) = self.sessions.lock() {
+            id = sessions.next;
+            sessions.next += 1;
+            sessions.inputs.insert(id, inputs);
+        }
+        Registration { shutdown: self, id }
     }
 }
 
@@ -110,6 +152,8 @@ enum Input {
     Incoming(TcpStream, SocketAddr, u64),
     Connected(io::Result<TcpStream>, u64),
     TransferDone(u64, Result<(), TransferError>),
+    /// The server is stopping.
+    Shutdown,
 }
 
 /// A passive listener's accept job, stopped by a flag and by shutting the
@@ -192,6 +236,7 @@ fn run_session(
     };
     tracing::info!(%peer, admitted = permit.is_some(), "session start");
     let (inputs, received) = mpsc::channel();
+    let _registration = shutdown.register(inputs.clone());
     if let Ok(reader) = control.try_clone() {
         let inputs = inputs.clone();
         let _ = thread::Builder::new()
@@ -272,15 +317,15 @@ fn drive(
             session.shut_down();
             continue;
         }
-        // Wake at the engine's deadline, and now and then to see a shutdown.
-        let now = Instant::now();
-        let wait = session
-            .poll_timeout()
-            .map_or(Duration::from_millis(250), |d| {
-                d.saturating_duration_since(now)
-            })
-            .min(Duration::from_millis(250));
-        match received.recv_timeout(wait) {
+        // Wake at the next input (a shutdown is one) or the engine's
+        // deadline.
+        let input = match session.poll_timeout() {
+            Some(deadline) => {
+                received.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            }
+            None => received.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match input {
             Ok(input) => on_input(input, session, driver),
             Err(RecvTimeoutError::Timeout) => session.handle_timeout(Instant::now()),
             Err(RecvTimeoutError::Disconnected) => {
@@ -310,8 +355,9 @@ fn on_input(input: Input, session: &mut Session, driver: &mut Driver) {
             driver.abort = None;
             session.handle_event(Event::TransferDone { bytes, result }, now);
         }
-        // A connection from a set-up since replaced.
-        Input::Incoming(..) | Input::Connected(..) => {}
+        // A connection from a set-up since replaced; a shutdown, which the
+        // driver loop sees next.
+        Input::Incoming(..) | Input::Connected(..) | Input::Shutdown => {}
     }
 }
 
