@@ -13,10 +13,13 @@
 //! - [`net`]: control-socket options, passive listeners in a port range,
 //!   active connections from a chosen port;
 //! - [`server`]: the settings both servers take, the storage chosen at
-//!   login, and log lines from the engine's notices.
+//!   login, and log lines from the engine's notices;
+//! - [`clock`]: the engines' timestamps on the real clock, for the servers
+//!   and the clients of both adapters.
 #![deny(missing_docs)]
 
 pub mod accounts;
+pub mod clock;
 pub mod disk;
 pub mod limits;
 pub mod net;

@@ -5,17 +5,17 @@
 #![allow(missing_docs)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ftp_proto::clock::Timestamp;
 use ftp_proto::server::{Action, Event, Permissions, ServerConfig, Session};
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Instant;
 
 const COMMANDS: &[u8] =
     b"NOOP\r\nPWD\r\nTYPE I\r\nSYST\r\nMODE S\r\nSTRU F\r\nFEAT\r\nREST 100\r\n";
 const PER_ROUND: u64 = 8;
 
 fn logged_in() -> Session {
-    let now = Instant::now();
+    let now = Timestamp::ZERO;
     let config = Arc::new(ServerConfig::default());
     let mut session = Session::new(
         config,
@@ -42,7 +42,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("session");
     group.throughput(Throughput::Elements(PER_ROUND * 100));
     let mut session = logged_in();
-    let now = Instant::now();
+    let now = Timestamp::ZERO;
     group.bench_function("commands", |b| {
         b.iter(|| {
             let mut sent = 0;

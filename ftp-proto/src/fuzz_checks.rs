@@ -274,9 +274,10 @@ pub fn listing(data: &[u8]) {
 /// the connection is closed.
 pub fn client_session(data: &[u8]) {
     use crate::client::{Client, ClientConfig, DataError, DataMode, Event, StoreMode};
-    use std::time::{Duration, Instant};
+    use crate::clock::Timestamp;
+    use std::time::Duration;
 
-    let start = Instant::now();
+    let start = Timestamp::ZERO;
     let mode = if data.first().is_some_and(|b| b & 1 == 1) {
         DataMode::Active
     } else {

@@ -71,6 +71,7 @@
 
 pub mod ascii;
 pub mod client;
+pub mod clock;
 pub mod command;
 mod encode;
 #[cfg(feature = "fuzz-checks")]

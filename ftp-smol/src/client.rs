@@ -6,6 +6,7 @@
 //! [`AsyncRead`]; a file is never held in memory. Many clients run
 //! concurrently on one executor (see `examples/parallel_downloads.rs`).
 
+use ftp_backend::clock;
 use ftp_proto::ascii::{AsciiDecoder, AsciiEncoder};
 use ftp_proto::client::{
     Action, Client as Engine, ClientConfig, ClientError, DataError, Direction, Event, Features,
@@ -18,7 +19,7 @@ use smol::{Async, Timer};
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 pub use ftp_proto::client::DataMode;
 
@@ -131,7 +132,7 @@ impl Client {
             control.get_ref().local_addr()?,
         );
         let data_timeout = config.data_timeout;
-        let engine = Engine::new(config, peer, local, Instant::now());
+        let engine = Engine::new(config, peer, local, clock::now());
         let mut client = Client {
             engine,
             control,
@@ -315,7 +316,7 @@ impl Client {
                 return Err(Error::Ftp(ClientError::ConnectionClosed));
             }
             let wake = self.wait(&mut read_buffer).await;
-            let now = Instant::now();
+            let now = clock::now();
             match wake {
                 Wake::Control(Ok(0) | Err(_)) => {
                     self.engine.handle_event(Event::ControlClosed, now)
@@ -345,7 +346,7 @@ impl Client {
             }
         };
         let timer = async {
-            match self.engine.poll_timeout() {
+            match self.engine.poll_timeout().and_then(clock::deadline) {
                 Some(deadline) => {
                     Timer::at(deadline).await;
                     Wake::Timeout
@@ -357,7 +358,7 @@ impl Client {
     }
 
     async fn perform(&mut self, action: Action, io: &mut Io<'_>) -> Result<(), Error> {
-        let now = Instant::now;
+        let now = clock::now;
         match action {
             Action::Send(bytes) => {
                 let mut control = &self.control;

@@ -8,6 +8,7 @@
 //! the session task itself), so the control connection stays readable
 //! (ABOR, STAT, QUIT) while bytes move. It makes no protocol decision.
 
+use ftp_backend::clock;
 use ftp_backend::disk::{DiskStorage, OpenedFile};
 use ftp_backend::limits::{SessionLimits, SessionPermit};
 use ftp_backend::net;
@@ -24,7 +25,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Tells a running server to stop. Cloning gives another handle to the
 /// same signal.
@@ -155,7 +156,7 @@ impl SessionTask {
             Err(_) => return,
         };
         let _ = net::prepare_control(stream.get_ref());
-        let now = Instant::now();
+        let now = clock::now();
         let config = self.settings.engine.clone();
         let session = match (&permit, self.shutdown.is_triggered()) {
             (Some(_), false) => Session::new(config, peer, local, now),
@@ -195,7 +196,7 @@ impl SessionTask {
                     .await
                 {
                     tracing::debug!(%peer, %error, "control connection lost");
-                    session.handle_event(Event::ControlClosed, Instant::now());
+                    session.handle_event(Event::ControlClosed, clock::now());
                 }
             }
             while let Some(notice) = session.poll_notice() {
@@ -207,7 +208,7 @@ impl SessionTask {
             let wake = self
                 .wait(&session, &control, &mut buffer, &mut driver, shutting_down)
                 .await;
-            let now = Instant::now();
+            let now = clock::now();
             match wake {
                 Wake::Control(Ok(0)) | Wake::Control(Err(_)) => {
                     session.handle_event(Event::ControlClosed, now)
@@ -291,7 +292,7 @@ impl SessionTask {
             }
         };
         let timer = async {
-            match session.poll_timeout() {
+            match session.poll_timeout().and_then(clock::deadline) {
                 Some(deadline) => {
                     Timer::at(deadline).await;
                     Wake::Timeout
@@ -334,7 +335,7 @@ impl SessionTask {
                     driver.storage = Some(storage);
                     permissions
                 });
-                session.handle_event(Event::Authenticated { id, result }, Instant::now());
+                session.handle_event(Event::Authenticated { id, result }, clock::now());
             }
             Action::Storage { id, request } => {
                 let result = match driver.storage.clone() {
@@ -347,7 +348,7 @@ impl SessionTask {
                     }
                     response
                 });
-                session.handle_event(Event::Storage { id, result }, Instant::now());
+                session.handle_event(Event::Storage { id, result }, clock::now());
             }
             Action::ListenData { ip, ports } => {
                 close_data(driver);
@@ -365,7 +366,7 @@ impl SessionTask {
                         Event::ListenFailed
                     }
                 };
-                session.handle_event(event, Instant::now());
+                session.handle_event(event, clock::now());
             }
             Action::AcceptData => {
                 driver.listener = None;
@@ -437,7 +438,7 @@ impl SessionTask {
                     bytes: 0,
                     result: Err(missing),
                 },
-                Instant::now(),
+                clock::now(),
             );
             return;
         };
@@ -468,7 +469,7 @@ impl SessionTask {
                         bytes: 0,
                         result: Err(failed),
                     },
-                    Instant::now(),
+                    clock::now(),
                 );
             }
         }

@@ -6,6 +6,7 @@
 //! is never held in memory. A progress callback sees the bytes moved so
 //! far and can stop a transfer, which then is aborted with ABOR.
 
+use ftp_backend::clock;
 use ftp_proto::ascii::{AsciiDecoder, AsciiEncoder};
 use ftp_proto::client::{
     Action, Client as Engine, ClientConfig, ClientError, DataError, Direction, Event, Features,
@@ -16,7 +17,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::ops::ControlFlow;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 pub use ftp_proto::client::DataMode;
 
@@ -135,7 +136,7 @@ impl Client {
         let peer = control.peer_addr()?;
         let local = control.local_addr()?;
         let data_timeout = options.engine.data_timeout;
-        let engine = Engine::new(options.engine, peer, local, Instant::now());
+        let engine = Engine::new(options.engine, peer, local, clock::now());
         let mut client = Client {
             engine,
             control,
@@ -352,13 +353,15 @@ impl Client {
 
     /// Waits for control bytes, a data connection, or the engine's deadline.
     fn wait(&mut self, read_buffer: &mut [u8]) -> Result<(), Error> {
-        let now = Instant::now();
+        let now = clock::now();
         let deadline = self.engine.poll_timeout();
         if deadline.is_some_and(|d| d <= now) {
             self.engine.handle_timeout(now);
             return Ok(());
         }
-        let mut slice = deadline.map_or(Duration::from_secs(3600), |d| d - now);
+        let mut slice = deadline.map_or(Duration::from_secs(3600), |d| {
+            d.saturating_duration_since(now)
+        });
         if self.listener.is_some() && self.data.is_none() {
             // Poll the listener between short waits on the control socket.
             slice = slice.min(Duration::from_millis(20));
@@ -368,7 +371,7 @@ impl Client {
                         stream.set_nonblocking(false)?;
                         self.data = Some(stream);
                         self.engine
-                            .handle_event(Event::DataAccepted { peer }, Instant::now());
+                            .handle_event(Event::DataAccepted { peer }, clock::now());
                         return Ok(());
                     }
                     Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
@@ -379,24 +382,20 @@ impl Client {
         self.control
             .set_read_timeout(Some(slice.max(Duration::from_millis(1))))?;
         match self.control.read(read_buffer) {
-            Ok(0) => self
-                .engine
-                .handle_event(Event::ControlClosed, Instant::now()),
+            Ok(0) => self.engine.handle_event(Event::ControlClosed, clock::now()),
             Ok(n) => self
                 .engine
-                .handle_input(read_buffer.get(..n).unwrap_or_default(), Instant::now()),
+                .handle_input(read_buffer.get(..n).unwrap_or_default(), clock::now()),
             Err(error)
                 if matches!(
                     error.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                self.engine.handle_timeout(Instant::now());
+                self.engine.handle_timeout(clock::now());
             }
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => self
-                .engine
-                .handle_event(Event::ControlClosed, Instant::now()),
+            Err(_) => self.engine.handle_event(Event::ControlClosed, clock::now()),
         }
         Ok(())
     }
@@ -404,8 +403,7 @@ impl Client {
     fn perform(&mut self, action: Action, io: &mut Io<'_>) -> Result<(), Error> {
         match action {
             Action::Send(bytes) if self.control.write_all(&bytes).is_err() => {
-                self.engine
-                    .handle_event(Event::ControlClosed, Instant::now());
+                self.engine.handle_event(Event::ControlClosed, clock::now());
             }
             Action::Send(_) => {}
             Action::SendUrgent(bytes) => {
@@ -420,7 +418,7 @@ impl Client {
                     }
                     Err(_) => Event::DataConnectFailed,
                 };
-                self.engine.handle_event(event, Instant::now());
+                self.engine.handle_event(event, clock::now());
             }
             Action::ListenData { ip } => {
                 self.close_data();
@@ -435,7 +433,7 @@ impl Client {
                     }
                     Err(_) => Event::ListenFailed,
                 };
-                self.engine.handle_event(event, Instant::now());
+                self.engine.handle_event(event, clock::now());
             }
             Action::RejectData => self.data = None,
             Action::Transfer { direction, ascii } => {
@@ -445,7 +443,7 @@ impl Client {
                     self.engine.abort();
                 }
                 self.engine
-                    .handle_event(Event::TransferDone { bytes, result }, Instant::now());
+                    .handle_event(Event::TransferDone { bytes, result }, clock::now());
             }
             Action::ReceiveListing => {
                 self.listener = None;
@@ -459,7 +457,7 @@ impl Client {
                         result: Err(error),
                     },
                 };
-                self.engine.handle_event(event, Instant::now());
+                self.engine.handle_event(event, clock::now());
             }
             Action::AbortTransfer | Action::CloseData => self.close_data(),
             Action::Close => {

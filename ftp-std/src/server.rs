@@ -13,6 +13,7 @@
 //! start-up and stack unmapping were most of this server's CPU under many
 //! small downloads). The thread makes no protocol decision.
 
+use ftp_backend::clock;
 use ftp_backend::disk::{DiskStorage, OpenedFile};
 use ftp_backend::limits::{SessionLimits, SessionPermit};
 use ftp_backend::net;
@@ -27,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use ftp_backend::server::Settings;
 
@@ -222,7 +223,7 @@ fn run_session(
     };
     let _ = net::prepare_control(&control);
     let config = backend.settings().engine.clone();
-    let now = Instant::now();
+    let now = clock::now();
     let mut session = match (&permit, shutdown.is_triggered()) {
         (Some(_), false) => Session::new(config, peer, local, now),
         (_, true) => Session::refuse(config, peer, local, "Server shutting down.", now),
@@ -321,22 +322,22 @@ fn drive(
         // deadline.
         let input = match session.poll_timeout() {
             Some(deadline) => {
-                received.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                received.recv_timeout(deadline.saturating_duration_since(clock::now()))
             }
             None => received.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
         match input {
             Ok(input) => on_input(input, session, driver),
-            Err(RecvTimeoutError::Timeout) => session.handle_timeout(Instant::now()),
+            Err(RecvTimeoutError::Timeout) => session.handle_timeout(clock::now()),
             Err(RecvTimeoutError::Disconnected) => {
-                session.handle_event(Event::ControlClosed, Instant::now())
+                session.handle_event(Event::ControlClosed, clock::now())
             }
         }
     }
 }
 
 fn on_input(input: Input, session: &mut Session, driver: &mut Driver) {
-    let now = Instant::now();
+    let now = clock::now();
     match input {
         Input::Control(bytes) => session.handle_input(&bytes, now),
         Input::ControlClosed => session.handle_event(Event::ControlClosed, now),
@@ -375,7 +376,7 @@ fn perform(
     control: &TcpStream,
     backend: &Backend,
 ) {
-    let now = Instant::now;
+    let now = clock::now;
     match action {
         Action::Send(bytes) => {
             let mut writer = control;
@@ -526,7 +527,7 @@ fn start_transfer(
                     bytes: 0,
                     result: Err(failed),
                 },
-                Instant::now(),
+                clock::now(),
             );
         }
     }

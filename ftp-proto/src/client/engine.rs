@@ -4,6 +4,7 @@ use super::{
     Action, ClientConfig, ClientError, DataError, DataMode, Direction, Event, Features, Notice,
     OperationId, Output, StoreMode,
 };
+use crate::clock::Timestamp;
 use crate::command::{Command, Password, TransferType};
 use crate::hostport;
 use crate::line::{DM, IAC, IP};
@@ -13,7 +14,7 @@ use crate::reply::{Reply, ReplyCode, ReplyParser};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 /// What a single-command operation turns its reply into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,9 +136,9 @@ pub struct Client {
     eprt_ok: bool,
     ascii: Option<bool>,
     next_id: u64,
-    now: Instant,
-    reply_deadline: Option<Instant>,
-    data_deadline: Option<Instant>,
+    now: Timestamp,
+    reply_deadline: Option<Timestamp>,
+    data_deadline: Option<Timestamp>,
     closed: bool,
     notices: VecDeque<Notice>,
 }
@@ -158,7 +159,12 @@ impl Client {
     /// A client for a control connection from `local` to `peer`. The first
     /// operation, [`OperationId`] 0, waits for the greeting and reports
     /// [`Output::Connected`].
-    pub fn new(config: ClientConfig, peer: SocketAddr, local: SocketAddr, now: Instant) -> Client {
+    pub fn new(
+        config: ClientConfig,
+        peer: SocketAddr,
+        local: SocketAddr,
+        now: Timestamp,
+    ) -> Client {
         let mut client = Client {
             peer,
             local,
@@ -392,7 +398,7 @@ impl Client {
     }
 
     /// Feeds bytes read from the control connection.
-    pub fn handle_input(&mut self, bytes: &[u8], now: Instant) {
+    pub fn handle_input(&mut self, bytes: &[u8], now: Timestamp) {
         self.now = now;
         if self.closed {
             return;
@@ -415,7 +421,7 @@ impl Client {
     }
 
     /// Feeds the outcome of an action.
-    pub fn handle_event(&mut self, event: Event, now: Instant) {
+    pub fn handle_event(&mut self, event: Event, now: Timestamp) {
         self.now = now;
         if self.closed {
             return;
@@ -449,12 +455,12 @@ impl Client {
     }
 
     /// Tells the client the time is `now`.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub fn handle_timeout(&mut self, now: Timestamp) {
         self.now = now;
         if self.closed {
             return;
         }
-        let expired = |deadline: Option<Instant>| deadline.is_some_and(|d| now >= d);
+        let expired = |deadline: Option<Timestamp>| deadline.is_some_and(|d| now >= d);
         if expired(self.reply_deadline) || expired(self.data_deadline) {
             self.fatal(ClientError::Timeout);
         }
@@ -477,7 +483,7 @@ impl Client {
     }
 
     /// When [`Client::handle_timeout`] must be called next, if ever.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
         match (self.reply_deadline, self.data_deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

@@ -15,6 +15,7 @@ use super::{
     Action, AuthError, Direction, Event, Permissions, RequestId, ServerConfig, Session,
     TransferError,
 };
+use crate::clock::Timestamp;
 use crate::path::VirtualPath;
 use crate::storage::{DirEntry, FileKind, Metadata, Request, Response, StorageError, WriteMode};
 use crate::timeval::from_unix_seconds;
@@ -22,7 +23,7 @@ use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 /// The wall-clock time the in-memory file system reports.
 pub const WALL_CLOCK: u64 = 1_795_000_000;
@@ -265,7 +266,7 @@ pub const PASSIVE_PORT: u16 = 50000;
 /// A session with everything around it in memory.
 pub struct Harness {
     pub session: Session,
-    pub now: Instant,
+    pub now: Timestamp,
     pub fs: MemoryFs,
     pub users: HashMap<Vec<u8>, (Vec<u8>, Permissions)>,
     pub behaviour: Behaviour,
@@ -291,7 +292,7 @@ impl Harness {
     }
 
     pub fn with_addresses(config: ServerConfig, peer: SocketAddr, local: SocketAddr) -> Harness {
-        let now = Instant::now();
+        let now = Timestamp::ZERO;
         let mut users = HashMap::new();
         users.insert(
             b"alice".to_vec(),

@@ -4,6 +4,7 @@ use super::{
     Action, AuthError, Credentials, Direction, Event, Notice, Permissions, RequestId, ServerConfig,
     TransferError,
 };
+use crate::clock::Timestamp;
 use crate::command::{
     Command, EpsvArgument, FileStructure, HostName, Password, TextFormat, TransferMode,
     TransferType, Verb,
@@ -21,7 +22,7 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 /// Commands received during a transfer wait here, up to this many; the rest
 /// stay unread in the line decoder.
@@ -65,7 +66,7 @@ enum Waiting {
         extended: bool,
     },
     LoginDelay {
-        until: Instant,
+        until: Timestamp,
         close: bool,
     },
 }
@@ -120,11 +121,11 @@ struct Transfer {
     description: String,
     started: bool,
     /// When waiting for the data connection gives up (425).
-    deadline: Option<Instant>,
+    deadline: Option<Timestamp>,
     abort: bool,
     quit: bool,
     /// When the transfer command was accepted, for [`Notice::TransferFinished`].
-    accepted_at: Instant,
+    accepted_at: Timestamp,
 }
 
 /// One control connection's protocol state. See the [module
@@ -150,7 +151,7 @@ pub struct Session {
     transfer: Option<Transfer>,
     waiting: Waiting,
     next_id: u64,
-    idle_deadline: Instant,
+    idle_deadline: Timestamp,
     closed: bool,
     notices: VecDeque<Notice>,
 }
@@ -214,7 +215,7 @@ impl Session {
         config: Arc<ServerConfig>,
         peer: SocketAddr,
         local: SocketAddr,
-        now: Instant,
+        now: Timestamp,
     ) -> Session {
         let mut session = Session {
             lines: LineDecoder::new(config.max_line),
@@ -246,7 +247,7 @@ impl Session {
     }
 
     /// Feeds bytes read from the control connection, split anywhere.
-    pub fn handle_input(&mut self, bytes: &[u8], now: Instant) {
+    pub fn handle_input(&mut self, bytes: &[u8], now: Timestamp) {
         if self.closed {
             return;
         }
@@ -260,7 +261,7 @@ impl Session {
     }
 
     /// Feeds the outcome of an action.
-    pub fn handle_event(&mut self, event: Event, now: Instant) {
+    pub fn handle_event(&mut self, event: Event, now: Timestamp) {
         if self.closed {
             return;
         }
@@ -280,7 +281,7 @@ impl Session {
 
     /// Tells the session the time is `now`; call it at
     /// [`Session::poll_timeout`].
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub fn handle_timeout(&mut self, now: Timestamp) {
         if self.closed {
             return;
         }
@@ -324,7 +325,7 @@ impl Session {
         peer: SocketAddr,
         local: SocketAddr,
         reason: &str,
-        now: Instant,
+        now: Timestamp,
     ) -> Session {
         let mut session = Session::new(config, peer, local, now);
         session.actions.clear();
@@ -350,12 +351,12 @@ impl Session {
     }
 
     /// When [`Session::handle_timeout`] must be called next, if ever.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
         if self.closed {
             return None;
         }
-        let mut earliest: Option<Instant> = None;
-        let mut consider = |t: Instant| {
+        let mut earliest: Option<Timestamp> = None;
+        let mut consider = |t: Timestamp| {
             earliest = Some(earliest.map_or(t, |e| e.min(t)));
         };
         if let Waiting::LoginDelay { until, .. } = self.waiting {
@@ -466,7 +467,7 @@ impl Session {
 
     // ---- input ----------------------------------------------------------
 
-    fn process(&mut self, now: Instant) {
+    fn process(&mut self, now: Timestamp) {
         while !self.closed && matches!(self.waiting, Waiting::Nothing) {
             let item = match self.transfer {
                 None => self.deferred.pop_front(),
@@ -774,7 +775,7 @@ impl Session {
         &mut self,
         id: RequestId,
         result: Result<Permissions, AuthError>,
-        now: Instant,
+        now: Timestamp,
     ) {
         let Waiting::Auth { id: expected, .. } = &self.waiting else {
             return;
@@ -1193,7 +1194,7 @@ impl Session {
         description: String,
         text: String,
         text_names_file: bool,
-        now: Instant,
+        now: Timestamp,
     ) {
         let mut transfer = Transfer {
             payload,
@@ -1329,7 +1330,7 @@ impl Session {
         }
     }
 
-    fn on_transfer_done(&mut self, bytes: u64, result: Result<(), TransferError>, now: Instant) {
+    fn on_transfer_done(&mut self, bytes: u64, result: Result<(), TransferError>, now: Timestamp) {
         if !self.transfer.as_ref().is_some_and(|t| t.started) {
             return;
         }
@@ -1408,7 +1409,12 @@ impl Session {
 
     // ---- storage answers -----------------------------------------------
 
-    fn on_storage(&mut self, id: RequestId, result: Result<Response, StorageError>, now: Instant) {
+    fn on_storage(
+        &mut self,
+        id: RequestId,
+        result: Result<Response, StorageError>,
+        now: Timestamp,
+    ) {
         let Waiting::Storage { id: expected, .. } = &self.waiting else {
             return;
         };
@@ -1618,7 +1624,7 @@ impl Session {
         entries: Option<Vec<DirEntry>>,
         metadata: &Metadata,
         wall: SystemTime,
-        now: Instant,
+        now: Timestamp,
     ) {
         let writable = self.logged_in() == Some(Permissions::ReadWrite);
         let mut out = Vec::new();

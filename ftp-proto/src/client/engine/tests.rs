@@ -19,7 +19,7 @@ struct Pair {
     client: Client,
     server: Session,
     fs: MemoryFs,
-    now: Instant,
+    now: Timestamp,
     /// What the client's downloads received.
     received: Vec<u8>,
     /// What the client's uploads send.
@@ -37,7 +37,7 @@ struct Pair {
 
 impl Pair {
     fn new(mode: DataMode) -> Pair {
-        let now = Instant::now();
+        let now = Timestamp::ZERO;
         let mut fs = MemoryFs::new();
         fs.dir("/pub")
             .file("/pub/a.txt", b"hello\nworld\n")
@@ -534,12 +534,12 @@ fn arguments_with_line_breaks_are_refused() {
 /// A client and the bytes it sent, fed replies by hand.
 struct Scripted {
     client: Client,
-    now: Instant,
+    now: Timestamp,
 }
 
 impl Scripted {
     fn new(config: ClientConfig) -> Scripted {
-        let now = Instant::now();
+        let now = Timestamp::ZERO;
         Scripted {
             client: Client::new(
                 config,

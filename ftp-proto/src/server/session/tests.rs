@@ -3,6 +3,7 @@
 
 use super::super::harness::{Behaviour, Harness, PASSIVE_PORT};
 use super::*;
+use crate::clock::Timestamp;
 use crate::server::Direction;
 use std::time::Duration;
 
@@ -1570,6 +1571,25 @@ fn idle_timeout_closes_with_421_but_not_during_transfers() {
     assert!(h.closed);
 }
 
+/// A timeout too large for any clock ("never") saturates instead of
+/// overflowing the deadline arithmetic.
+#[test]
+fn unbounded_timeouts_never_expire() {
+    let mut h = Harness::new(ServerConfig {
+        idle_timeout: Duration::MAX,
+        data_connection_timeout: Duration::MAX,
+        ..ServerConfig::default()
+    });
+    assert_eq!(h.output(), "220 FTP server ready.\r\n");
+    h.advance(Duration::from_secs(10 * 365 * 24 * 3600));
+    check(&mut h, "NOOP\r\n", "200 NOOP ok.\r\n");
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(Timestamp::from_elapsed(Duration::MAX))
+    );
+    assert!(!h.closed);
+}
+
 #[test]
 fn poll_timeout_reports_the_earliest_deadline() {
     let mut h = Harness::logged_in();
@@ -1647,7 +1667,7 @@ fn refused_session_says_421_and_closes() {
         "127.0.0.1:1".parse().unwrap(),
         "127.0.0.1:21".parse().unwrap(),
         "Too many connections.",
-        Instant::now(),
+        Timestamp::ZERO,
     );
     assert_eq!(
         s.poll_action(),
