@@ -18,29 +18,13 @@ use crate::disk::{OpenedFile, Upload, storage_error};
 use bytes::Bytes;
 use ftp_proto::ascii::{AsciiDecoder, AsciiEncoder};
 use ftp_proto::server::TransferError;
-use std::io::{self, Read, Seek, Write};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Buffer size for both directions: large enough for loopback speed.
 const BUFFER: usize = 256 * 1024;
-
-/// The smallest download buffer.
-const MIN_BUFFER: usize = 8 * 1024;
-
-/// A download buffer for a file with `remaining` bytes left: no larger than
-/// needed (one read for the bytes, one for the end), so that serving a small
-/// file does not zero and fault in 256 KiB (measured: `memset` was 4% of
-/// the server's CPU under many small downloads).
-fn download_buffer_size(remaining: Option<u64>) -> usize {
-    match remaining {
-        Some(bytes) => usize::try_from(bytes)
-            .map_or(BUFFER, |b| b.saturating_add(1))
-            .clamp(MIN_BUFFER, BUFFER),
-        None => BUFFER,
-    }
-}
 
 /// Stops a running transfer from another thread.
 #[derive(Debug, Clone)]
@@ -223,12 +207,9 @@ fn download(
     ascii: bool,
     moved: &mut u64,
 ) -> Result<(), TransferError> {
-    let remaining = file.metadata().ok().and_then(|metadata| {
-        let position = file.stream_position().ok()?;
-        Some(metadata.len().saturating_sub(position))
-    });
-    let size = download_buffer_size(remaining);
-    let mut buffer = vec![0; size];
+    // Files this loop streams are larger than `disk::SMALL_FILE` (smaller
+    // ones come loaded), so the full buffer is never much more than needed.
+    let mut buffer = vec![0; BUFFER];
     let mut wire = Vec::new();
     let mut encoder = AsciiEncoder::new();
     loop {
@@ -292,13 +273,38 @@ fn upload_into(
 mod tests {
     use super::*;
 
+    fn loaded(bytes: &'static [u8]) -> Payload {
+        Payload::File(OpenedFile::Loaded(Bytes::from_static(bytes)))
+    }
+
     #[test]
-    fn download_buffers_fit_the_file() {
-        assert_eq!(download_buffer_size(Some(0)), MIN_BUFFER);
-        assert_eq!(download_buffer_size(Some(4096)), MIN_BUFFER);
-        assert_eq!(download_buffer_size(Some(100_000)), 100_001);
-        assert_eq!(download_buffer_size(Some(1 << 30)), BUFFER);
-        assert_eq!(download_buffer_size(Some(u64::MAX)), BUFFER);
-        assert_eq!(download_buffer_size(None), BUFFER);
+    fn in_memory_payloads_go_out_in_their_wire_form() {
+        let wire = |payload, ascii| wire_bytes(payload, ascii).ok();
+        // TYPE A: line ends become CRLF; TYPE I: the bytes as they are.
+        assert_eq!(
+            wire(loaded(b"a\nb\n"), true),
+            Some(Bytes::from("a\r\nb\r\n"))
+        );
+        assert_eq!(wire(loaded(b"a\nb\n"), false), Some(Bytes::from("a\nb\n")));
+        // A listing is already formatted for the wire.
+        let listing = Payload::Listing(Bytes::from("x\r\n"));
+        assert_eq!(wire(listing, false), Some(Bytes::from("x\r\n")));
+    }
+
+    #[test]
+    fn a_broken_write_after_abort_is_the_abort() {
+        let end = |aborted| TransferEnd {
+            aborted: Arc::new(AtomicBool::new(aborted)),
+        };
+        let broken = || Err(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert_eq!(end(false).finish(Ok(()), 7), (7, Ok(())));
+        assert_eq!(
+            end(false).finish(broken(), 7),
+            (0, Err(TransferError::ConnectionLost))
+        );
+        assert_eq!(
+            end(true).finish(broken(), 7),
+            (0, Err(TransferError::Aborted))
+        );
     }
 }

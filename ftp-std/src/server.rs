@@ -38,7 +38,7 @@ pub use ftp_backend::server::Settings;
 pub struct Shutdown {
     triggered: Arc<AtomicBool>,
     /// Listeners to wake from their blocking accept.
-    listeners: Arc<Mutex<Vec<SocketAddr>>>,
+    listeners: Arc<Mutex<Vec<TcpListener>>>,
     /// Running sessions, to wake at once: a transfer is aborted when the
     /// signal comes, not when its session next looks.
     sessions: Arc<Mutex<Sessions>>,
@@ -80,9 +80,8 @@ impl Shutdown {
                 let _ = inputs.send(Input::Shutdown);
             }
         }
-        let listeners = self.listeners.lock().map(|l| l.clone()).unwrap_or_default();
-        for address in listeners {
-            let _ = TcpStream::connect_timeout(&address, Duration::from_millis(200));
+        if let Ok(listeners) = self.listeners.lock() {
+            listeners.iter().for_each(wake_accept);
         }
     }
 
@@ -109,8 +108,13 @@ impl Shutdown {
 /// session. Returns once every session has ended.
 pub fn serve(listener: TcpListener, settings: Arc<Settings>, shutdown: Shutdown) -> io::Result<()> {
     let local = listener.local_addr()?;
+    let handle = listener.try_clone()?;
     if let Ok(mut listeners) = shutdown.listeners.lock() {
-        listeners.push(local);
+        listeners.push(handle);
+    }
+    // A trigger before the handle was registered found nothing to wake.
+    if shutdown.is_triggered() {
+        return Ok(());
     }
     let backend = Arc::new(Backend::new(settings.clone())?);
     let limits = SessionLimits::new(settings.max_sessions, settings.max_sessions_per_address);
@@ -119,6 +123,7 @@ pub fn serve(listener: TcpListener, settings: Arc<Settings>, shutdown: Shutdown)
     while !shutdown.is_triggered() {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
+            Err(_) if shutdown.is_triggered() => break,
             Err(error) => {
                 tracing::warn!(%error, "accept failed");
                 thread::sleep(Duration::from_millis(50));
@@ -167,8 +172,15 @@ struct Acceptor {
 impl Drop for Acceptor {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        let _ = socket2::SockRef::from(&self.listener).shutdown(std::net::Shutdown::Read);
+        wake_accept(&self.listener);
     }
+}
+
+/// Wakes a thread blocked in `accept` on `listener` (or on a clone of it):
+/// shutting a listening socket down makes the call fail at once on Linux.
+/// The accepting loop checks its stop flag first.
+fn wake_accept(listener: &TcpListener) {
+    let _ = socket2::SockRef::from(listener).shutdown(std::net::Shutdown::Read);
 }
 
 /// A piece of data-connection work for the session's data worker.
