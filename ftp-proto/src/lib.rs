@@ -30,7 +30,9 @@
 //!
 //! [`server::Session`] is one control connection's state machine: bytes,
 //! events and time in; replies, storage and authentication requests, and
-//! data-connection actions out. The [`server`] module documents the contract
+//! data-connection actions out. Time comes in as a [`clock::Timestamp`] on
+//! the caller's clock, so a test can run a session on a clock of its own.
+//! The [`server`] module documents the contract
 //! an adapter follows. [`client::Client`] is the same for the other side:
 //! operations queued, commands and data-connection actions out, outcomes
 //! reported per operation.
