@@ -339,6 +339,10 @@ fn parse_unix(line: &[u8], now: SystemTime) -> Option<Entry> {
         b'-' => (EntryKind::File, rest),
         _ => (EntryKind::Special, rest),
     };
+    // `lrwx... Mar 09 08:15  -> target` names nothing: not an entry.
+    if name.is_empty() {
+        return None;
+    }
     let mut entry = Entry::new(Bytes::copy_from_slice(name), kind);
     entry.size = size;
     entry.modified = Some(modified);

@@ -648,6 +648,16 @@ fn whole_listings_keep_what_they_cannot_read() {
     assert_eq!(mlsd.entries.len(), 1);
 }
 
+/// A symlink line with nothing before ` -> ` names no entry: kept as
+/// unparsed, never an entry with an empty name (found by fuzzing).
+#[test]
+fn a_symlink_without_a_name_is_not_an_entry() {
+    let line = b"lrwxrwxrwx    1 ftp      ftp             7 Mar 09 08:15  -> target";
+    let listing = parse_listing(line, ListingFormat::List, now());
+    assert!(listing.entries.is_empty(), "{:?}", listing.entries);
+    assert_eq!(listing.unparsed.len(), 1);
+}
+
 #[test]
 fn names_are_bytes() {
     let e = entry(b"-rw-r--r--    1 ftp      ftp             5 Nov 24 01:30 caf\xe9 \xff");
