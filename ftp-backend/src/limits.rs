@@ -20,13 +20,8 @@ pub struct SessionPermit {
     address: IpAddr,
 }
 
-/// Maps IPv4-mapped IPv6 addresses to IPv4, so one host counts once.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
+/// IPv4-mapped IPv6 addresses count as IPv4: one host counts once.
+use ftp_proto::hostport::canonical_ip as canonical;
 
 impl SessionLimits {
     /// Limits of `max_total` sessions, `max_per_address` from one address.

@@ -18,7 +18,19 @@ use nom::Parser;
 use nom::bytes::complete::tag;
 use nom::character::complete::{u8 as decimal_u8, u16 as decimal_u16};
 use nom::combinator::all_consuming;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
+
+/// One host, one form: an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, what
+/// a dual-stack socket reports for an IPv4 peer) becomes the IPv4 address.
+/// Address comparisons (PORT/EPRT against the control peer, a passive
+/// connection's origin, per-address session limits) and the 227 reply use
+/// this form (PROTOCOL.md §4).
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
 
 /// nom parser for `h1,h2,h3,h4,p1,p2`; stops after the sixth number.
 pub fn host_port(input: &[u8]) -> nom::IResult<&[u8], SocketAddrV4> {

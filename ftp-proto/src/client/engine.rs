@@ -143,12 +143,7 @@ pub struct Client {
     notices: VecDeque<Notice>,
 }
 
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
+use crate::hostport::canonical_ip as canonical;
 
 /// Replies after which EPSV/EPRT is not tried again (RFC 2428 §3).
 fn unsupported(code: ReplyCode) -> bool {

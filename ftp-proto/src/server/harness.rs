@@ -284,6 +284,60 @@ pub struct Harness {
     open: HashMap<RequestId, OpenFile>,
     running: Option<(RequestId, Direction)>,
     pub closed: bool,
+    invariants: Invariants,
+}
+
+/// What the harness checks on every action, whatever drives it (tests and
+/// the session fuzz target alike); a broken invariant panics.
+#[derive(Debug, Default)]
+struct Invariants {
+    /// The Authenticate request waiting for its answer.
+    pending_auth: Option<RequestId>,
+    /// A login was accepted and no Logout came since.
+    logged_in: bool,
+    /// Close was emitted: nothing may follow.
+    closed: bool,
+}
+
+impl Invariants {
+    fn on_action(&mut self, action: &Action, peer: SocketAddr) {
+        assert!(!self.closed, "{action:?} after Close");
+        match action {
+            Action::Authenticate { id, .. } => self.pending_auth = Some(*id),
+            Action::Storage { request, .. } => {
+                assert!(self.logged_in, "{request:?} asked while logged out")
+            }
+            Action::Logout => self.logged_in = false,
+            Action::ConnectData { to, .. } => {
+                // The default configuration allows no foreign address.
+                assert_eq!(
+                    crate::hostport::canonical_ip(to.ip()),
+                    crate::hostport::canonical_ip(peer.ip()),
+                    "active connection to {to}, not to the control peer {peer}"
+                );
+                assert!(to.port() >= 1024, "active connection to port {}", to.port());
+            }
+            Action::Close => self.closed = true,
+            Action::Send(_)
+            | Action::ListenData { .. }
+            | Action::AcceptData
+            | Action::RejectData
+            | Action::Transfer { .. }
+            | Action::SendListing(_)
+            | Action::AbortTransfer
+            | Action::CloseFile(_)
+            | Action::CloseData => {}
+        }
+    }
+
+    fn on_event(&mut self, event: &Event) {
+        if let Event::Authenticated { id, result } = event {
+            if self.pending_auth == Some(*id) {
+                self.pending_auth = None;
+                self.logged_in = result.is_ok();
+            }
+        }
+    }
 }
 
 impl Harness {
@@ -320,6 +374,7 @@ impl Harness {
             open: HashMap::new(),
             running: None,
             closed: false,
+            invariants: Invariants::default(),
         };
         h.drain();
         h
@@ -364,7 +419,27 @@ impl Harness {
     }
 
     pub fn event(&mut self, event: Event) {
+        self.deliver(event);
+        self.drain();
+    }
+
+    /// Hands the session an event, as every answer of the harness does.
+    fn deliver(&mut self, event: Event) {
+        self.invariants.on_event(&event);
         self.session.handle_event(event, self.now);
+    }
+
+    /// Fires the session's timers at `self.now`; a timer that fired is not
+    /// due again at the same instant.
+    fn fire_timers(&mut self) {
+        self.session.handle_timeout(self.now);
+        if let Some(next) = self.session.poll_timeout() {
+            assert!(
+                next > self.now,
+                "timer at {next:?} still due at {:?}",
+                self.now
+            );
+        }
         self.drain();
     }
 
@@ -376,12 +451,10 @@ impl Harness {
                 break;
             }
             self.now = self.now.max(deadline);
-            self.session.handle_timeout(self.now);
-            self.drain();
+            self.fire_timers();
         }
         self.now = end;
-        self.session.handle_timeout(self.now);
-        self.drain();
+        self.fire_timers();
     }
 
     fn client_ip(&self) -> SocketAddr {
@@ -390,7 +463,9 @@ impl Harness {
 
     /// Drains the session's actions and performs them as `behaviour` says.
     pub fn drain(&mut self) {
+        let peer = self.client_ip();
         while let Some(action) = self.session.poll_action() {
+            self.invariants.on_action(&action, peer);
             if let Action::Send(bytes) = &action {
                 self.sent.extend_from_slice(bytes);
                 continue;
@@ -416,7 +491,14 @@ impl Harness {
             Action::ListenData { .. } => true,
             Action::ConnectData { .. } => self.behaviour.connect_succeeds,
             Action::Transfer { .. } | Action::SendListing(_) => self.behaviour.transfers_complete,
-            _ => true,
+            Action::Send(_)
+            | Action::AcceptData
+            | Action::RejectData
+            | Action::AbortTransfer
+            | Action::CloseFile(_)
+            | Action::CloseData
+            | Action::Logout
+            | Action::Close => true,
         };
         if now {
             self.perform_now(action);
@@ -441,8 +523,7 @@ impl Harness {
                         _ => Err(AuthError::Rejected),
                     }
                 };
-                self.session
-                    .handle_event(Event::Authenticated { id, result }, self.now);
+                self.deliver(Event::Authenticated { id, result });
             }
             Action::Storage { id, request } => {
                 let result = self.fs.answer(&request);
@@ -481,19 +562,14 @@ impl Harness {
                         _ => {}
                     }
                 }
-                self.session
-                    .handle_event(Event::Storage { id, result }, self.now);
+                self.deliver(Event::Storage { id, result });
             }
             Action::ListenData { .. } => {
-                self.session
-                    .handle_event(Event::Listening { port: PASSIVE_PORT }, self.now);
+                self.deliver(Event::Listening { port: PASSIVE_PORT });
                 if self.behaviour.client_connects {
-                    self.session.handle_event(
-                        Event::DataIncoming {
-                            peer: self.client_ip(),
-                        },
-                        self.now,
-                    );
+                    self.deliver(Event::DataIncoming {
+                        peer: self.client_ip(),
+                    });
                 }
             }
             Action::AbortTransfer => {
@@ -502,34 +578,28 @@ impl Harness {
                         bytes: 0,
                         result: Err(TransferError::Aborted),
                     };
-                    self.session.handle_event(aborted, self.now);
+                    self.deliver(aborted);
                 }
             }
-            Action::AcceptData | Action::RejectData | Action::CloseData => {}
-            Action::ConnectData { .. } => self.session.handle_event(Event::DataConnected, self.now),
+            Action::AcceptData | Action::RejectData | Action::CloseData | Action::Logout => {}
+            Action::ConnectData { .. } => self.deliver(Event::DataConnected),
             Action::Transfer {
                 file,
                 direction,
                 ascii,
             } => {
                 let bytes = self.transfer(file, direction, ascii);
-                self.session.handle_event(
-                    Event::TransferDone {
-                        bytes,
-                        result: Ok(()),
-                    },
-                    self.now,
-                );
+                self.deliver(Event::TransferDone {
+                    bytes,
+                    result: Ok(()),
+                });
             }
             Action::SendListing(listing) => {
                 self.downloads.push(listing.to_vec());
-                self.session.handle_event(
-                    Event::TransferDone {
-                        bytes: listing.len() as u64,
-                        result: Ok(()),
-                    },
-                    self.now,
-                );
+                self.deliver(Event::TransferDone {
+                    bytes: listing.len() as u64,
+                    result: Ok(()),
+                });
             }
             Action::CloseFile(id) => {
                 self.open.remove(&id);

@@ -35,6 +35,7 @@
 //! | [`Action::AbortTransfer`] | stops the running transfer | [`Event::TransferDone`] |
 //! | [`Action::CloseFile`] | drops a file opened for a transfer that will not run (an upload written aside is discarded) | — |
 //! | [`Action::CloseData`] | closes any data connection and listener | — |
+//! | [`Action::Logout`] | drops the logged-out user's storage | — |
 //! | [`Action::Close`] | closes the control connection after the bytes already sent | — |
 //!
 //! Bulk file bytes never pass through the session: it decides what moves
@@ -184,6 +185,10 @@ pub enum Action {
     CloseFile(RequestId),
     /// Close any data connection and any listener.
     CloseData,
+    /// The user logged out (REIN, or USER while logged in): drop the
+    /// storage [`Event::Authenticated`] opened for them. No storage request
+    /// comes until the next successful login.
+    Logout,
     /// Close the control connection once the bytes sent so far are out.
     Close,
 }

@@ -156,14 +156,7 @@ pub struct Session {
     notices: VecDeque<Notice>,
 }
 
-/// Maps an IPv4-mapped IPv6 address to IPv4, so that comparisons and the
-/// 227 reply see one form (PROTOCOL.md §4).
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
+use crate::hostport::canonical_ip as canonical;
 
 /// Reply text never holds CR or LF: they would forge reply lines.
 fn line_safe(text: &[u8]) -> Cow<'_, [u8]> {
@@ -183,9 +176,14 @@ fn is_anonymous(user: &[u8]) -> bool {
 }
 
 /// Commands answered before login (PROTOCOL.md §3.2); the rest get 530.
-fn allowed_before_login(verb: Verb) -> bool {
+/// Commands served before a login. STAT is, in its bare form only: with a
+/// path it lists files, which needs a login like LIST does.
+fn allowed_before_login(command: &Command) -> bool {
+    if let Command::Stat(Some(_)) = command {
+        return false;
+    }
     matches!(
-        verb,
+        command.verb(),
         Verb::User
             | Verb::Pass
             | Verb::Acct
@@ -546,7 +544,7 @@ impl Session {
             });
         }
         let rename_from = self.rename_from.take();
-        if self.logged_in().is_none() && !allowed_before_login(command.verb()) {
+        if self.logged_in().is_none() && !allowed_before_login(&command) {
             return self.reply(ReplyCode::NOT_LOGGED_IN, "Please login with USER and PASS.");
         }
         match command {
@@ -686,10 +684,6 @@ impl Session {
                     );
                 }
             }
-            // `Command` is non-exhaustive; a verb added later is not served
-            // until this match learns it.
-            #[allow(unreachable_patterns)]
-            _ => self.reply(ReplyCode::NOT_IMPLEMENTED, "Command not implemented."),
         }
     }
 
@@ -718,6 +712,7 @@ impl Session {
     /// USER is always allowed, also when logged in: it restarts the login
     /// (RFC 959 §4.1.1).
     fn user(&mut self, user: Bytes) {
+        self.log_out();
         self.login = Login::NeedPassword { user };
         self.cwd = VirtualPath::root();
         // The same reply for every name: no user enumeration (RFC 2577 §7).
@@ -834,8 +829,17 @@ impl Session {
         }
     }
 
-    fn reinitialize(&mut self) {
+    /// Ends a login (REIN, or USER while logged in): the caller drops what
+    /// it opened for that user, its storage first.
+    fn log_out(&mut self) {
+        if let Login::LoggedIn { .. } = self.login {
+            self.push(Action::Logout);
+        }
         self.login = Login::NeedUser;
+    }
+
+    fn reinitialize(&mut self) {
+        self.log_out();
         self.host = None;
         self.cwd = VirtualPath::root();
         self.ascii = true;

@@ -286,6 +286,66 @@ fn user_again_restarts_the_login() {
     check(&mut h, "MKD x\r\n", "550 Permission denied.\r\n");
 }
 
+/// STAT with a path lists files: it needs a login, before the first one
+/// and after REIN or a new USER alike, and a logout tells the caller to drop
+/// the previous user's storage.
+#[test]
+fn stat_with_a_path_needs_a_login() {
+    let mut h = fresh();
+    check(
+        &mut h,
+        "STAT /pub\r\n",
+        "530 Please login with USER and PASS.\r\n",
+    );
+    assert!(h.exchange("STAT\r\n").starts_with("211-"));
+    check(
+        &mut h,
+        "USER alice\r\n",
+        "331 Please specify the password.\r\n",
+    );
+    check(
+        &mut h,
+        "STAT /pub\r\n",
+        "530 Please login with USER and PASS.\r\n",
+    );
+    check(&mut h, "PASS secret\r\n", "230 Login successful.\r\n");
+    assert!(h.exchange("STAT /pub\r\n").contains("a.txt"));
+    take_actions(&mut h);
+
+    check(&mut h, "REIN\r\n", "220 Service ready for new user.\r\n");
+    assert_eq!(take_actions(&mut h), [Action::Logout]);
+    check(
+        &mut h,
+        "STAT /pub\r\n",
+        "530 Please login with USER and PASS.\r\n",
+    );
+    check(
+        &mut h,
+        "RETR /readme\r\n",
+        "530 Please login with USER and PASS.\r\n",
+    );
+    assert_eq!(take_actions(&mut h), []);
+
+    // USER while logged in ends that login too.
+    let mut h = Harness::logged_in();
+    take_actions(&mut h);
+    check(
+        &mut h,
+        "USER bob\r\n",
+        "331 Please specify the password.\r\n",
+    );
+    assert_eq!(take_actions(&mut h), [Action::Logout]);
+    check(
+        &mut h,
+        "STAT /pub\r\n",
+        "530 Please login with USER and PASS.\r\n",
+    );
+    assert_eq!(take_actions(&mut h), []);
+    // REIN with nobody logged in has nothing to drop.
+    check(&mut h, "REIN\r\n", "220 Service ready for new user.\r\n");
+    assert_eq!(take_actions(&mut h), []);
+}
+
 #[test]
 fn rein_returns_to_the_just_connected_state() {
     let mut h = Harness::logged_in();
