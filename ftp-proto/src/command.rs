@@ -361,7 +361,8 @@ impl fmt::Display for HostName {
 /// §4.1.3.1) are variants of their own, so that a command serializes back to
 /// the verb it was received with.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
+// Exhaustive on purpose: a variant added later must fail to compile
+// wherever it is not handled, rather than fall into a wildcard arm.
 pub enum Command {
     /// `USER <name>`.
     User(Bytes),
@@ -757,10 +758,10 @@ impl Command {
                 .into(),
             ),
             Command::Host(host) => {
-                if let HostName::Domain(name) = host {
-                    if !is_domain_name(name.as_bytes()) {
-                        return Err(EncodeError::InvalidArgument);
-                    }
+                if let HostName::Domain(name) = host
+                    && !is_domain_name(name.as_bytes())
+                {
+                    return Err(EncodeError::InvalidArgument);
                 }
                 Argument::Formatted(host.to_string())
             }

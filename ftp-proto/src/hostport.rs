@@ -73,10 +73,11 @@ pub fn parse_pasv_reply(text: &[u8]) -> Option<SocketAddrV4> {
     let mut previous_is_digit = false;
     for (at, &byte) in text.iter().enumerate() {
         let is_digit = byte.is_ascii_digit();
-        if is_digit && !previous_is_digit {
-            if let Some((_, addr)) = text.get(at..).and_then(|t| host_port(t).ok()) {
-                return Some(addr);
-            }
+        if is_digit
+            && !previous_is_digit
+            && let Some((_, addr)) = text.get(at..).and_then(|t| host_port(t).ok())
+        {
+            return Some(addr);
         }
         previous_is_digit = is_digit;
     }

@@ -5,7 +5,7 @@
 //! ```
 
 use clap::Parser;
-use ftp_backend::accounts::{Account, Accounts, Secret};
+use ftp_accounts::{Account, Accounts, Secret};
 use ftp_proto::server::{Permissions, ServerConfig};
 use ftp_std::server::{Settings, Shutdown, serve};
 use std::net::SocketAddr;
@@ -63,7 +63,7 @@ fn main() -> std::io::Result<()> {
         max_sessions: args.max_sessions,
         max_sessions_per_address: args.max_sessions,
     };
-    let listener = ftp_backend::net::listen_control(args.listen)?;
+    let listener = ftp_driver::net::listen_control(args.listen)?;
     eprintln!("serving on ftp://{}/", listener.local_addr()?);
     serve(listener, Arc::new(settings), Shutdown::new())
 }

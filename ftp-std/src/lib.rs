@@ -24,6 +24,7 @@
 //! ```
 
 pub mod client;
+#[cfg(feature = "server")]
 pub mod server;
 
 pub use client::{Client, DataMode, Error, Options};

@@ -1,44 +1,40 @@
 //! The blocking server: a listener and a thread per control connection
-//! (bounded by the session limits), each a thin driver loop around
-//! [`ftp_proto::server::Session`].
+//! (bounded by the session limits), each a thin loop that performs the
+//! [`Io`] of a [`SessionDriver`] (shared with the async server in
+//! `ftp-smol`, which holds every decision and all bookkeeping).
 //!
 //! Each session thread waits on one channel fed by two helper threads: one
-//! reads the control connection; the other, the data worker, started on
-//! first use and kept for the session, runs the data-connection jobs one
+//! reads the control connection, a chunk at a time and only while the
+//! session wants input (back-pressure); the other, the data worker, started
+//! on first use and kept for the session, runs the data-connection jobs one
 //! after the other: accepting on a passive listener, connecting an active
-//! data connection, running a transfer (the [`ftp_backend::transfer`] loop
-//! shared with the async server). The control connection therefore stays
-//! readable (ABOR, STAT, QUIT) while bytes move, and a session of many
-//! transfers starts two threads, not two per transfer (measured: thread
-//! start-up and stack unmapping were most of this server's CPU under many
-//! small downloads). The thread makes no protocol decision.
+//! data connection, running a transfer. The control connection therefore
+//! stays readable (ABOR, STAT, QUIT) while bytes move, and a session of
+//! many transfers starts two threads, not two per transfer (measured:
+//! thread start-up and stack unmapping were most of this server's CPU
+//! under many small downloads).
 
-use ftp_backend::clock;
-use ftp_backend::disk::{DiskStorage, OpenedFile};
-use ftp_backend::limits::{SessionLimits, SessionPermit};
-use ftp_backend::net;
-use ftp_backend::server::{Backend, log_notice};
-use ftp_backend::transfer::{AbortHandle, Payload, Transfer};
-use ftp_proto::server::{Action, Event, RequestId, Session, TransferError};
-use ftp_proto::storage::StorageError;
+use ftp_driver::limits::{SessionLimits, SessionPermit};
+use ftp_driver::net;
+use ftp_driver::server::{Backend, Generation, Io, SessionDriver};
+use ftp_proto::server::TransferError;
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
 
-pub use ftp_backend::server::Settings;
+pub use ftp_driver::server::Settings;
 
 /// Tells a running server to stop. Cloning gives another handle to the
 /// same signal.
 #[derive(Debug, Clone, Default)]
 pub struct Shutdown {
     triggered: Arc<AtomicBool>,
-    /// Listeners to wake from their blocking accept.
-    listeners: Arc<Mutex<Vec<TcpListener>>>,
+    /// Addresses of the listeners to wake from their blocking accept.
+    listeners: Arc<Mutex<Vec<SocketAddr>>>,
     /// Running sessions, to wake at once: a transfer is aborted when the
     /// signal comes, not when its session next looks.
     sessions: Arc<Mutex<Sessions>>,
@@ -81,7 +77,7 @@ impl Shutdown {
             }
         }
         if let Ok(listeners) = self.listeners.lock() {
-            listeners.iter().for_each(wake_accept);
+            listeners.iter().copied().for_each(net::wake_accept);
         }
     }
 
@@ -108,11 +104,10 @@ impl Shutdown {
 /// session. Returns once every session has ended.
 pub fn serve(listener: TcpListener, settings: Arc<Settings>, shutdown: Shutdown) -> io::Result<()> {
     let local = listener.local_addr()?;
-    let handle = listener.try_clone()?;
     if let Ok(mut listeners) = shutdown.listeners.lock() {
-        listeners.push(handle);
+        listeners.push(local);
     }
-    // A trigger before the handle was registered found nothing to wake.
+    // A trigger before the address was registered found nothing to wake.
     if shutdown.is_triggered() {
         return Ok(());
     }
@@ -126,7 +121,7 @@ pub fn serve(listener: TcpListener, settings: Arc<Settings>, shutdown: Shutdown)
             Err(_) if shutdown.is_triggered() => break,
             Err(error) => {
                 tracing::warn!(%error, "accept failed");
-                thread::sleep(Duration::from_millis(50));
+                thread::sleep(net::ACCEPT_BACKOFF);
                 continue;
             }
         };
@@ -138,7 +133,7 @@ pub fn serve(listener: TcpListener, settings: Arc<Settings>, shutdown: Shutdown)
         sessions.retain(|t| !t.is_finished());
         let spawned = thread::Builder::new()
             .name(format!("ftp {peer}"))
-            .spawn(move || run_session(stream, peer, permit, &backend, &shutdown));
+            .spawn(move || run_session(stream, peer, permit, backend, &shutdown));
         match spawned {
             Ok(handle) => sessions.push(handle),
             Err(error) => tracing::warn!(%error, "cannot start a session thread"),
@@ -155,392 +150,213 @@ pub fn serve(listener: TcpListener, settings: Arc<Settings>, shutdown: Shutdown)
 enum Input {
     Control(Vec<u8>),
     ControlClosed,
-    Incoming(TcpStream, SocketAddr, u64),
-    Connected(io::Result<TcpStream>, u64),
+    Incoming(Generation, io::Result<(TcpStream, SocketAddr)>),
+    Connected(Generation, io::Result<TcpStream>),
     TransferDone(u64, Result<(), TransferError>),
     /// The server is stopping.
     Shutdown,
 }
 
-/// A passive listener's accept job, stopped by a flag and by shutting the
-/// listener down, which wakes an `accept` blocked on it (Linux).
+/// A passive listener's accept job, stopped by a flag and by a connection
+/// that wakes its blocking accept.
 struct Acceptor {
     stop: Arc<AtomicBool>,
-    listener: TcpListener,
+    address: Option<SocketAddr>,
 }
 
 impl Drop for Acceptor {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        wake_accept(&self.listener);
+        if let Some(address) = self.address {
+            net::wake_accept(address);
+        }
     }
-}
-
-/// Wakes a thread blocked in `accept` on `listener` (or on a clone of it):
-/// shutting a listening socket down makes the call fail at once on Linux.
-/// The accepting loop checks its stop flag first.
-fn wake_accept(listener: &TcpListener) {
-    let _ = socket2::SockRef::from(listener).shutdown(std::net::Shutdown::Read);
 }
 
 /// A piece of data-connection work for the session's data worker.
 type Job = Box<dyn FnOnce() + Send>;
 
-/// Runs `job` on the session's data worker, starting it on first use. The
-/// worker ends when the session drops its sender.
-fn on_data_worker(driver: &mut Driver, job: Job) {
-    if let Some(worker) = &driver.worker {
-        match worker.send(job) {
-            Ok(()) => return,
-            // The worker is gone (it could not start, or panicked): start
-            // another one for this job.
-            Err(mpsc::SendError(job)) => return start_data_worker(driver, job),
-        }
+/// The session's data worker: a thread started on first use that runs
+/// jobs one after the other, and ends when the session drops it.
+#[derive(Default)]
+struct DataWorker {
+    jobs: Option<Sender<Job>>,
+}
+
+impl DataWorker {
+    fn run(&mut self, job: Job) {
+        let job = match &self.jobs {
+            Some(jobs) => match jobs.send(job) {
+                Ok(()) => return,
+                // The worker is gone (it could not start, or panicked):
+                // start another one for this job.
+                Err(mpsc::SendError(job)) => job,
+            },
+            None => job,
+        };
+        let (sender, jobs) = mpsc::channel::<Job>();
+        let _ = sender.send(job);
+        let started = thread::Builder::new()
+            .name("ftp data".into())
+            .spawn(move || jobs.into_iter().for_each(|job| job()));
+        self.jobs = started.is_ok().then_some(sender);
     }
-    start_data_worker(driver, job);
-}
-
-fn start_data_worker(driver: &mut Driver, job: Job) {
-    let (sender, jobs) = mpsc::channel::<Job>();
-    let _ = sender.send(job);
-    let started = thread::Builder::new()
-        .name("ftp data".into())
-        .spawn(move || jobs.into_iter().for_each(|job| job()));
-    driver.worker = started.is_ok().then_some(sender);
-}
-
-struct Driver {
-    inputs: Sender<Input>,
-    storage: Option<Arc<DiskStorage>>,
-    files: HashMap<RequestId, OpenedFile>,
-    acceptor: Option<Acceptor>,
-    incoming: Option<TcpStream>,
-    data: Option<TcpStream>,
-    /// Bumped whenever the data connection set-up changes, so that a late
-    /// accept or connect is ignored.
-    generation: u64,
-    abort: Option<AbortHandle>,
-    worker: Option<Sender<Job>>,
 }
 
 fn run_session(
     control: TcpStream,
     peer: SocketAddr,
     permit: Option<SessionPermit>,
-    backend: &Backend,
+    backend: Arc<Backend>,
     shutdown: &Shutdown,
 ) {
     let Ok(local) = control.local_addr() else {
         return;
     };
     let _ = net::prepare_control(&control);
-    let config = backend.settings().engine.clone();
-    let now = clock::now();
-    let mut session = match (&permit, shutdown.is_triggered()) {
-        (Some(_), false) => Session::new(config, peer, local, now),
-        (_, true) => Session::refuse(config, peer, local, "Server shutting down.", now),
-        (None, false) => Session::refuse(
-            config,
-            peer,
-            local,
-            "Too many connections; try again later.",
-            now,
-        ),
-    };
-    tracing::info!(%peer, admitted = permit.is_some(), "session start");
+    let mut driver = SessionDriver::new(backend, peer, local, permit, shutdown.is_triggered());
     let (inputs, received) = mpsc::channel();
     let _registration = shutdown.register(inputs.clone());
+    // One credit lets the reader read one chunk.
+    let (credit, credits) = mpsc::sync_channel(1);
     if let Ok(reader) = control.try_clone() {
         let inputs = inputs.clone();
         let _ = thread::Builder::new()
             .name(format!("ftp {peer} reader"))
-            .spawn(move || read_control(reader, &inputs));
+            .spawn(move || read_control(reader, &inputs, &credits));
     }
-    let mut driver = Driver {
+    let mut session = SessionThread {
+        control: &control,
         inputs,
-        storage: None,
-        files: HashMap::new(),
+        worker: DataWorker::default(),
         acceptor: None,
-        incoming: None,
-        data: None,
-        generation: 0,
-        abort: None,
-        worker: None,
     };
-    drive(
-        &mut session,
-        &mut driver,
-        &control,
-        &received,
-        peer,
-        backend,
-        shutdown,
-    );
-    if let Some(abort) = driver.abort.take() {
-        abort.abort();
-    }
+    session.drive(&mut driver, &received, &credit, shutdown);
+    drop(driver);
     let _ = control.shutdown(std::net::Shutdown::Both);
-    tracing::info!(%peer, "session end");
-    drop(permit);
 }
 
-fn read_control(mut reader: TcpStream, inputs: &Sender<Input>) {
+/// Reads the control connection a chunk per credit, so that a session
+/// that wants no input (back-pressure) is not sent any.
+fn read_control(mut reader: TcpStream, inputs: &Sender<Input>, credits: &Receiver<()>) {
     let mut buffer = [0u8; 4096];
-    loop {
-        match reader.read(&mut buffer) {
-            Ok(0) | Err(_) => {
-                let _ = inputs.send(Input::ControlClosed);
-                return;
-            }
-            Ok(n) => {
-                if inputs
-                    .send(Input::Control(buffer.get(..n).unwrap_or_default().to_vec()))
-                    .is_err()
-                {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-fn drive(
-    session: &mut Session,
-    driver: &mut Driver,
-    control: &TcpStream,
-    received: &Receiver<Input>,
-    peer: SocketAddr,
-    backend: &Backend,
-    shutdown: &Shutdown,
-) {
-    let mut user = String::new();
-    let mut shut_down = false;
-    loop {
-        while let Some(action) = session.poll_action() {
-            perform(action, session, driver, control, backend);
-        }
-        while let Some(notice) = session.poll_notice() {
-            log_notice(&notice, peer, &mut user);
-        }
-        if session.is_closed() {
+    while credits.recv().is_ok() {
+        let input = match reader.read(&mut buffer) {
+            Ok(0) | Err(_) => Input::ControlClosed,
+            Ok(n) => Input::Control(buffer.get(..n).unwrap_or_default().to_vec()),
+        };
+        let closed = matches!(input, Input::ControlClosed);
+        if inputs.send(input).is_err() || closed {
             return;
         }
-        if shutdown.is_triggered() && !shut_down {
-            shut_down = true;
-            session.shut_down();
-            continue;
-        }
-        // Wake at the next input (a shutdown is one) or the engine's
-        // deadline.
-        let input = match session.poll_timeout() {
-            Some(deadline) => {
-                received.recv_timeout(deadline.saturating_duration_since(clock::now()))
-            }
-            None => received.recv().map_err(|_| RecvTimeoutError::Disconnected),
-        };
-        match input {
-            Ok(input) => on_input(input, session, driver),
-            Err(RecvTimeoutError::Timeout) => session.handle_timeout(clock::now()),
-            Err(RecvTimeoutError::Disconnected) => {
-                session.handle_event(Event::ControlClosed, clock::now())
-            }
-        }
     }
 }
 
-fn on_input(input: Input, session: &mut Session, driver: &mut Driver) {
-    let now = clock::now();
-    match input {
-        Input::Control(bytes) => session.handle_input(&bytes, now),
-        Input::ControlClosed => session.handle_event(Event::ControlClosed, now),
-        Input::Incoming(stream, from, generation) if generation == driver.generation => {
-            driver.incoming = Some(stream);
-            session.handle_event(Event::DataIncoming { peer: from }, now);
-        }
-        Input::Connected(result, generation) if generation == driver.generation => match result {
-            Ok(stream) => {
-                driver.data = Some(stream);
-                session.handle_event(Event::DataConnected, now);
-            }
-            Err(_) => session.handle_event(Event::DataConnectFailed, now),
-        },
-        Input::TransferDone(bytes, result) => {
-            driver.abort = None;
-            session.handle_event(Event::TransferDone { bytes, result }, now);
-        }
-        // A connection from a set-up since replaced; a shutdown, which the
-        // driver loop sees next.
-        Input::Incoming(..) | Input::Connected(..) | Input::Shutdown => {}
-    }
+/// A session thread's I/O: the control connection, the data worker and
+/// the passive listener's accept job.
+struct SessionThread<'a> {
+    control: &'a TcpStream,
+    inputs: Sender<Input>,
+    worker: DataWorker,
+    acceptor: Option<Acceptor>,
 }
 
-fn close_data(driver: &mut Driver) {
-    driver.acceptor = None;
-    driver.incoming = None;
-    driver.data = None;
-    driver.generation += 1;
-}
-
-fn perform(
-    action: Action,
-    session: &mut Session,
-    driver: &mut Driver,
-    control: &TcpStream,
-    backend: &Backend,
-) {
-    let now = clock::now;
-    match action {
-        Action::Send(bytes) => {
-            let mut writer = control;
-            if writer.write_all(&bytes).is_err() {
-                session.handle_event(Event::ControlClosed, now());
+impl SessionThread<'_> {
+    fn drive(
+        &mut self,
+        driver: &mut SessionDriver,
+        received: &Receiver<Input>,
+        credit: &SyncSender<()>,
+        shutdown: &Shutdown,
+    ) {
+        let mut reader_waits = true;
+        loop {
+            while let Some(io) = driver.poll_io() {
+                self.perform(io, driver);
             }
-        }
-        Action::Authenticate { id, credentials } => {
-            let result = backend
-                .authenticate(&credentials)
-                .map(|(permissions, storage)| {
-                    driver.storage = Some(storage);
-                    permissions
-                });
-            session.handle_event(Event::Authenticated { id, result }, now());
-        }
-        Action::Storage { id, request } => {
-            let result = match &driver.storage {
-                Some(storage) => storage.handle(&request),
-                None => Err(StorageError::PermissionDenied),
+            if driver.is_closed() {
+                return;
+            }
+            if shutdown.is_triggered() && !driver.is_shutting_down() {
+                driver.shut_down();
+                continue;
+            }
+            if reader_waits && driver.wants_input() {
+                reader_waits = credit.try_send(()).is_err();
+            }
+            // Wake at the next input (a shutdown is one) or the deadline.
+            let input = match driver.time_left() {
+                Some(left) => received.recv_timeout(left),
+                None => received.recv().map_err(|_| RecvTimeoutError::Disconnected),
             };
-            let result = result.map(|(response, file)| {
-                if let Some(file) = file {
-                    driver.files.insert(id, file);
+            match input {
+                Ok(Input::Control(bytes)) => {
+                    reader_waits = true;
+                    driver.control_input(&bytes);
                 }
-                response
-            });
-            session.handle_event(Event::Storage { id, result }, now());
-        }
-        Action::ListenData { ip, ports } => {
-            close_data(driver);
-            let listened = net::listen_in_range(ip, &ports)
-                .and_then(|l| Ok((l.local_addr()?.port(), l.try_clone()?, l)));
-            let event = match listened {
-                Ok((port, handle, listener)) => {
-                    let stop = Arc::new(AtomicBool::new(false));
-                    let (flag, inputs, generation) =
-                        (stop.clone(), driver.inputs.clone(), driver.generation);
-                    // Accepts until stopped: the engine may refuse a
-                    // connection (wrong peer) and wait for the next one.
-                    // An accept error ends the job; the engine's timer
-                    // then reports the missing connection.
-                    on_data_worker(
-                        driver,
-                        Box::new(move || {
-                            while !flag.load(Ordering::SeqCst) {
-                                let Ok((stream, from)) = listener.accept() else {
-                                    return;
-                                };
-                                if flag.load(Ordering::SeqCst)
-                                    || inputs
-                                        .send(Input::Incoming(stream, from, generation))
-                                        .is_err()
-                                {
-                                    return;
-                                }
-                            }
-                        }),
-                    );
-                    driver.acceptor = Some(Acceptor {
-                        stop,
-                        listener: handle,
-                    });
-                    Event::Listening { port }
+                Ok(Input::ControlClosed) | Err(RecvTimeoutError::Disconnected) => {
+                    driver.control_closed()
                 }
-                Err(error) => {
-                    tracing::warn!(%error, "no passive port");
-                    Event::ListenFailed
-                }
-            };
-            session.handle_event(event, now());
-        }
-        Action::AcceptData => {
-            driver.acceptor = None;
-            driver.data = driver.incoming.take();
-        }
-        Action::RejectData => driver.incoming = None,
-        Action::ConnectData { to, from_port } => {
-            close_data(driver);
-            let local_ip = control
-                .local_addr()
-                .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip());
-            let timeout = backend.settings().engine.data_connection_timeout;
-            let (inputs, generation) = (driver.inputs.clone(), driver.generation);
-            on_data_worker(
-                driver,
-                Box::new(move || {
-                    let _ = inputs.send(Input::Connected(
-                        net::connect_data(to, local_ip, from_port, timeout),
-                        generation,
-                    ));
-                }),
-            );
-        }
-        Action::Transfer { file, ascii, .. } => {
-            let payload = driver.files.remove(&file).map(Payload::File);
-            start_transfer(payload, ascii, session, driver);
-        }
-        Action::SendListing(bytes) => {
-            start_transfer(Some(Payload::Listing(bytes)), false, session, driver)
-        }
-        Action::AbortTransfer => {
-            if let Some(abort) = &driver.abort {
-                abort.abort();
+                Ok(Input::Incoming(generation, accepted)) => driver.incoming(generation, accepted),
+                Ok(Input::Connected(generation, result)) => driver.connected(generation, result),
+                Ok(Input::TransferDone(bytes, result)) => driver.transfer_done(bytes, result),
+                // Seen at the top of the loop.
+                Ok(Input::Shutdown) => {}
+                Err(RecvTimeoutError::Timeout) => driver.timeout(),
             }
         }
-        Action::CloseFile(id) => {
-            driver.files.remove(&id);
-        }
-        Action::CloseData => close_data(driver),
-        Action::Close => {
-            let mut writer = control;
-            let _ = writer.flush();
-            let _ = control.shutdown(std::net::Shutdown::Both);
-        }
-        _ => {}
     }
-}
 
-fn start_transfer(
-    payload: Option<Payload>,
-    ascii: bool,
-    session: &mut Session,
-    driver: &mut Driver,
-) {
-    let started = match (payload, driver.data.take()) {
-        (Some(payload), Some(data)) => {
-            Transfer::new(payload, data, ascii).map_err(|e| e.to_string())
-        }
-        _ => Err("no open file or data connection".to_string()),
-    };
-    match started {
-        Ok((transfer, abort)) => {
-            driver.abort = Some(abort);
-            let inputs = driver.inputs.clone();
-            on_data_worker(
-                driver,
-                Box::new(move || {
+    fn perform(&mut self, io: Io, driver: &mut SessionDriver) {
+        match io {
+            Io::Send(bytes) => {
+                let mut writer = self.control;
+                if writer.write_all(&bytes).is_err() {
+                    driver.control_closed();
+                }
+            }
+            Io::Run(job) => driver.job_done(job.run()),
+            Io::Listen(listener, generation) => {
+                let stop = Arc::new(AtomicBool::new(false));
+                let (flag, inputs) = (stop.clone(), self.inputs.clone());
+                // Accepts until stopped: the engine may refuse a connection
+                // (wrong peer) and wait for the next one. An error ends the
+                // job, reported once.
+                let address = listener.local_addr().ok();
+                self.worker.run(Box::new(move || {
+                    while !flag.load(Ordering::SeqCst) {
+                        let accepted = listener.accept();
+                        let failed = accepted.is_err();
+                        if flag.load(Ordering::SeqCst)
+                            || inputs.send(Input::Incoming(generation, accepted)).is_err()
+                            || failed
+                        {
+                            return;
+                        }
+                    }
+                }));
+                self.acceptor = Some(Acceptor { stop, address });
+            }
+            Io::StopListening => self.acceptor = None,
+            Io::Connect(job) => {
+                let inputs = self.inputs.clone();
+                self.worker.run(Box::new(move || {
+                    let (generation, result) = job.run();
+                    let _ = inputs.send(Input::Connected(generation, result));
+                }));
+            }
+            Io::Transfer(transfer) => {
+                let inputs = self.inputs.clone();
+                self.worker.run(Box::new(move || {
                     let (bytes, result) = transfer.run();
                     let _ = inputs.send(Input::TransferDone(bytes, result));
-                }),
-            );
-        }
-        Err(message) => {
-            let failed = TransferError::Storage(StorageError::Other(message));
-            session.handle_event(
-                Event::TransferDone {
-                    bytes: 0,
-                    result: Err(failed),
-                },
-                clock::now(),
-            );
+                }));
+            }
+            Io::Close => {
+                let mut writer = self.control;
+                let _ = writer.flush();
+                let _ = self.control.shutdown(std::net::Shutdown::Both);
+            }
         }
     }
 }

@@ -5,7 +5,7 @@
 
 pub mod reference;
 
-use ftp_backend::accounts::{Account, Accounts, Secret};
+use ftp_accounts::{Account, Accounts, Secret};
 use ftp_proto::server::{Permissions, ServerConfig};
 use ftp_smol::server::{Settings, Shutdown, serve};
 use std::net::{SocketAddr, TcpListener};

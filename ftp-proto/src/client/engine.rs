@@ -13,7 +13,7 @@ use crate::pathname;
 use crate::reply::{Reply, ReplyCode, ReplyParser};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::SystemTime;
 
 /// What a single-command operation turns its reply into.
@@ -106,6 +106,9 @@ enum Step {
     Greeting,
     Login(LoginStep),
     Reply,
+    /// TYPE I sent before SIZE: a size in TYPE A is undefined (servers
+    /// refuse it or count line ends their own way, RFC 3659 §4).
+    SizeType,
     RenameFrom,
     RenameTo,
     Transfer(XferStep),
@@ -269,7 +272,8 @@ impl Client {
         })
     }
 
-    /// SIZE (in the current TYPE; use binary first): [`Output::Size`].
+    /// SIZE, in TYPE I (sent first when the type is not known to be I):
+    /// [`Output::Size`].
     pub fn size(&mut self, path: &[u8]) -> OperationId {
         self.simple(Command::Size(Bytes::copy_from_slice(path)), Expect::Size)
     }
@@ -295,8 +299,8 @@ impl Client {
         self.simple(Command::Noop, Expect::Done)
     }
 
-    /// TYPE A (`ascii`) or TYPE I. Transfers set the type they need
-    /// themselves; this is for SIZE, which depends on it.
+    /// TYPE A (`ascii`) or TYPE I. Transfers and SIZE set the type they
+    /// need themselves.
     pub fn set_type(&mut self, ascii: bool) -> OperationId {
         let kind = if ascii {
             TransferType::Ascii(None)
@@ -578,6 +582,10 @@ impl Client {
                 Step::Greeting
             }
             Op::Login { .. } => Step::Login(LoginStep::User),
+            Op::Simple {
+                command: Command::Size(_),
+                ..
+            } if self.ascii != Some(false) => Step::SizeType,
             Op::Simple { .. } => Step::Reply,
             Op::Rename { .. } => Step::RenameFrom,
             Op::Transfer(_) => Step::Transfer(XferStep::Type),
@@ -595,7 +603,11 @@ impl Client {
                 self.send(&Command::User(user));
             }
             Op::Simple { command, .. } => {
-                self.send(&command);
+                if let Step::SizeType = self.current.as_ref().map_or(&Step::Reply, |c| &c.step) {
+                    self.send(&Command::Type(TransferType::Image));
+                } else {
+                    self.send(&command);
+                }
             }
             Op::Rename { from, .. } => {
                 self.send(&Command::Rnfr(from));
@@ -637,6 +649,14 @@ impl Client {
             Step::Reply => match op {
                 Op::Simple { expect, command } => self.on_simple(expect, &command, reply),
                 _ => self.fail(ClientError::UnexpectedReply(reply)),
+            },
+            Step::SizeType => match (reply.code.is_completion(), op) {
+                (true, Op::Simple { command, .. }) => {
+                    self.ascii = Some(false);
+                    self.set_step(Step::Reply);
+                    self.send(&command);
+                }
+                _ => self.fail(ClientError::Rejected(reply)),
             },
             Step::RenameFrom => match (reply.code.is_intermediate(), op) {
                 (true, Op::Rename { to, .. }) => {

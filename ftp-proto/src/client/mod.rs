@@ -232,11 +232,38 @@ impl fmt::Display for ClientError {
     }
 }
 
+impl ClientError {
+    /// The reply code, when the server refused or answered out of turn.
+    pub fn reply_code(&self) -> Option<u16> {
+        match self {
+            ClientError::Rejected(reply) | ClientError::UnexpectedReply(reply) => {
+                Some(reply.code.get())
+            }
+            ClientError::MalformedReply(_)
+            | ClientError::BadReplyText(_)
+            | ClientError::Timeout
+            | ClientError::ConnectionClosed
+            | ClientError::DataConnection
+            | ClientError::Transfer(_)
+            | ClientError::Aborted
+            | ClientError::InvalidArgument(_) => None,
+        }
+    }
+
+    /// Whether the server said the file or directory is not there or not
+    /// available: 550 (RFC 959 §4.2: file unavailable, not found, no
+    /// access) and 450 (unavailable now).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self.reply_code(), Some(450 | 550))
+    }
+}
+
 impl std::error::Error for ClientError {}
 
 /// Something the caller must do; see the [module docs](self).
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
+// Exhaustive on purpose: a variant added later must fail to compile
+// wherever it is not handled, rather than fall into a wildcard arm.
 pub enum Action {
     /// Write to the control connection.
     Send(Bytes),
@@ -274,7 +301,8 @@ pub enum Action {
 
 /// Something that happened, reported by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
+// Exhaustive on purpose: a variant added later must fail to compile
+// wherever it is not handled, rather than fall into a wildcard arm.
 pub enum Event {
     /// The data connection asked for by [`Action::ConnectData`] is open.
     DataConnected,

@@ -67,11 +67,11 @@ pub fn write_ls_line(out: &mut Vec<u8>, name: &[u8], metadata: &Metadata, now: S
     );
     out.extend_from_slice(head.as_bytes());
     out.extend_from_slice(name);
-    if let FileKind::Symlink(Some(target)) = &metadata.kind {
-        if is_listable(target) {
-            out.extend_from_slice(b" -> ");
-            out.extend_from_slice(target);
-        }
+    if let FileKind::Symlink(Some(target)) = &metadata.kind
+        && is_listable(target)
+    {
+        out.extend_from_slice(b" -> ");
+        out.extend_from_slice(target);
     }
     out.extend_from_slice(b"\r\n");
 }

@@ -331,11 +331,11 @@ impl Invariants {
     }
 
     fn on_event(&mut self, event: &Event) {
-        if let Event::Authenticated { id, result } = event {
-            if self.pending_auth == Some(*id) {
-                self.pending_auth = None;
-                self.logged_in = result.is_ok();
-            }
+        if let Event::Authenticated { id, result } = event
+            && self.pending_auth == Some(*id)
+        {
+            self.pending_auth = None;
+            self.logged_in = result.is_ok();
         }
     }
 }

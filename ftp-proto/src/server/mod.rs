@@ -127,7 +127,8 @@ pub enum TransferError {
 
 /// Something the caller must do; see the [module docs](self).
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
+// Exhaustive on purpose: a variant added later must fail to compile
+// wherever it is not handled, rather than fall into a wildcard arm.
 pub enum Action {
     /// Write these bytes to the control connection.
     Send(Bytes),
@@ -241,7 +242,8 @@ pub enum Notice {
 
 /// Something that happened, reported by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
+// Exhaustive on purpose: a variant added later must fail to compile
+// wherever it is not handled, rather than fall into a wildcard arm.
 pub enum Event {
     /// Answer to [`Action::Authenticate`].
     Authenticated {

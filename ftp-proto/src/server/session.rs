@@ -283,24 +283,25 @@ impl Session {
         if self.closed {
             return;
         }
-        if let Waiting::LoginDelay { until, close } = self.waiting {
-            if now >= until {
-                self.waiting = Waiting::Nothing;
-                self.reply(ReplyCode::NOT_LOGGED_IN, "Login incorrect.");
-                if close {
-                    self.reply(ReplyCode::SERVICE_NOT_AVAILABLE, "Too many failed logins.");
-                    self.close();
-                    return;
-                }
+        if let Waiting::LoginDelay { until, close } = self.waiting
+            && now >= until
+        {
+            self.waiting = Waiting::Nothing;
+            self.reply(ReplyCode::NOT_LOGGED_IN, "Login incorrect.");
+            if close {
+                self.reply(ReplyCode::SERVICE_NOT_AVAILABLE, "Too many failed logins.");
+                self.close();
+                return;
             }
         }
-        if let Some(transfer) = &self.transfer {
-            if !transfer.started && transfer.deadline.is_some_and(|d| now >= d) {
-                self.fail_before_start(
-                    ReplyCode::CANT_OPEN_DATA_CONNECTION,
-                    "Failed to establish connection.",
-                );
-            }
+        if let Some(transfer) = &self.transfer
+            && !transfer.started
+            && transfer.deadline.is_some_and(|d| now >= d)
+        {
+            self.fail_before_start(
+                ReplyCode::CANT_OPEN_DATA_CONNECTION,
+                "Failed to establish connection.",
+            );
         }
         if self.idle_timer_applies() && now >= self.idle_deadline {
             self.reply(ReplyCode::SERVICE_NOT_AVAILABLE, "Timeout.");
@@ -653,6 +654,9 @@ impl Session {
                 s.storage(Request::MakeDir(path), Then::Reply(reply));
             }),
             Command::Rmd(path) | Command::Xrmd(path) => self.write_op(&path, |s, path| {
+                if path.is_root() {
+                    return s.root_is_fixed();
+                }
                 let reply = Reply::new(
                     ReplyCode::FILE_ACTION_OK,
                     "Remove directory operation successful.",
@@ -664,11 +668,17 @@ impl Session {
                 s.storage(Request::Delete(path), Then::Reply(reply));
             }),
             Command::Rnfr(path) => self.write_op(&path, |s, path| {
+                if path.is_root() {
+                    return s.root_is_fixed();
+                }
                 s.storage(Request::Stat(path.clone()), Then::RenameFrom(path));
             }),
             Command::Rnto(path) => match rename_from {
                 None => self.reply(ReplyCode::BAD_SEQUENCE, "RNFR required first."),
                 Some(from) => self.write_op(&path, |s, to| {
+                    if to.is_root() {
+                        return s.root_is_fixed();
+                    }
                     let reply = Reply::new(ReplyCode::FILE_ACTION_OK, "Rename successful.");
                     s.storage(Request::Rename { from, to }, Then::Reply(reply));
                 }),
@@ -685,6 +695,15 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// The root of the user's tree can be neither removed nor renamed, nor
+    /// replaced by a rename: whatever the storage would allow.
+    fn root_is_fixed(&mut self) {
+        self.reply(
+            ReplyCode::FILE_NOT_AVAILABLE,
+            "The root directory cannot be removed or renamed.",
+        );
     }
 
     /// Resolves a client path against the working directory, answering 501

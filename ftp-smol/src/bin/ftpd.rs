@@ -4,7 +4,7 @@
 //! anonymous users on 127.0.0.1:2121. See `ftpd --help`.
 
 use clap::Parser;
-use ftp_backend::accounts::{Account, Accounts, Secret, hash_password};
+use ftp_accounts::{Account, Accounts, Secret, hash_password};
 use ftp_proto::server::{Permissions, ServerConfig};
 use ftp_smol::server::{Settings, Shutdown, serve};
 use serde::Deserialize;
@@ -254,7 +254,7 @@ fn main() -> ExitCode {
     };
     let mut listeners = Vec::new();
     for address in &listen {
-        match ftp_backend::net::listen_control(*address) {
+        match ftp_driver::net::listen_control(*address) {
             Ok(listener) => listeners.push(listener),
             Err(error) => {
                 eprintln!("ftpd: cannot listen on {address}: {error}");

@@ -895,7 +895,7 @@ fn malformed_and_unexpected_replies_are_errors() {
     s.reply("257 no quotes here\r\n");
     assert!(matches!(&s.outcomes()[..], [(i, Err(ClientError::BadReplyText(_)))] if *i == id));
     let id = s.client.size(b"f");
-    s.reply("213 lots\r\n");
+    s.reply("200 binary\r\n213 lots\r\n");
     assert!(matches!(&s.outcomes()[..], [(i, Err(ClientError::BadReplyText(_)))] if *i == id));
 }
 
@@ -906,6 +906,31 @@ fn data_connection_failure() {
     s.reply("200 binary\r\n229 (|||6446|)\r\n");
     s.client.handle_event(Event::DataConnectFailed, s.now);
     assert_eq!(s.outcomes(), [(id, Err(ClientError::DataConnection))]);
+}
+
+/// SIZE is asked in TYPE I: the engine sends TYPE I first unless the
+/// type is known to be I already.
+#[test]
+fn size_switches_to_binary_first() {
+    let mut s = Scripted::logged_in();
+    let id = s.client.size(b"f");
+    assert_eq!(s.sent(), "TYPE I\r\n");
+    s.reply("200 binary\r\n");
+    assert_eq!(s.sent(), "SIZE f\r\n");
+    s.reply("213 42\r\n");
+    assert_eq!(s.outcomes(), [(id, Ok(Output::Size(42)))]);
+    // Known to be I now: no second TYPE.
+    let again = s.client.size(b"g");
+    assert_eq!(s.sent(), "SIZE g\r\n");
+    s.reply("213 7\r\n");
+    assert_eq!(s.outcomes(), [(again, Ok(Output::Size(7)))]);
+    // A refused TYPE fails the SIZE with that reply.
+    s.client.set_type(true);
+    s.reply("200 ascii\r\n");
+    let refused = s.client.size(b"h");
+    assert_eq!(s.sent(), "TYPE A\r\nTYPE I\r\n");
+    s.reply("504 no\r\n");
+    assert!(matches!(&s.outcomes()[..], [.., (i, Err(ClientError::Rejected(_)))] if *i == refused));
 }
 
 #[test]
@@ -934,16 +959,23 @@ fn arbitrary_server_bytes_never_panic() {
     use proptest::prelude::*;
     proptest!(|(input in proptest::collection::vec(any::<u8>(), 0..300), cut in any::<usize>())| {
         let mut s = Scripted::new(ClientConfig::default());
-        s.client.login(b"u", b"p", None);
-        s.client.retrieve(b"f", 3, false);
-        s.client.list(None);
+        let ids = [
+            s.client.login(b"u", b"p", None),
+            s.client.retrieve(b"f", 3, false),
+            s.client.list(None),
+        ];
         let cut = cut % (input.len() + 1);
         s.client.handle_input(&input[..cut], s.now);
         s.client.handle_event(Event::DataConnected, s.now);
         s.client.handle_input(&input[cut..], s.now);
         s.client.handle_timeout(s.now + Duration::from_secs(3600));
         let _ = s.actions();
-        let _ = s.outcomes();
+        // Whatever the server sent, each operation ends exactly once: an
+        // hour past every deadline, none is left waiting.
+        let outcomes = s.outcomes();
+        for id in ids {
+            prop_assert_eq!(outcomes.iter().filter(|(done, _)| *done == id).count(), 1, "{:?}", outcomes);
+        }
     });
 }
 

@@ -346,6 +346,25 @@ fn stat_with_a_path_needs_a_login() {
     assert_eq!(take_actions(&mut h), []);
 }
 
+/// The root of a user's tree stays: the engine refuses before the storage
+/// is asked, whatever the storage would do.
+#[test]
+fn the_root_can_be_neither_removed_nor_renamed() {
+    let mut h = Harness::logged_in();
+    take_actions(&mut h);
+    let refused = "550 The root directory cannot be removed or renamed.\r\n";
+    for command in ["RMD /\r\n", "XRMD .\r\n", "RMD pub/..\r\n", "RNFR /\r\n"] {
+        check(&mut h, command, refused);
+    }
+    check(&mut h, "RNFR pub\r\n", "350 Ready for RNTO.\r\n");
+    check(&mut h, "RNTO /\r\n", refused);
+    let storage_asked: Vec<_> = take_actions(&mut h)
+        .into_iter()
+        .filter(|a| matches!(a, Action::Storage { request, .. } if !matches!(request, Request::Stat(_))))
+        .collect();
+    assert_eq!(storage_asked, []);
+}
+
 #[test]
 fn rein_returns_to_the_just_connected_state() {
     let mut h = Harness::logged_in();

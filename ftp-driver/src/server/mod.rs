@@ -1,9 +1,14 @@
 //! What both adapters' servers share besides I/O: the settings, the
-//! per-login choice of storage, and the log lines made from the engine's
-//! notices.
+//! per-login choice of storage, the log lines made from the engine's
+//! notices, and [`SessionDriver`], everything a session does that is not
+//! reading, writing, accepting, connecting or spawning.
 
-use crate::accounts::Accounts;
-use crate::disk::DiskStorage;
+mod session;
+
+pub use session::{ConnectJob, Generation, Io, Job, JobDone, SessionDriver};
+
+use ftp_accounts::Accounts;
+use ftp_fs::DiskStorage;
 use ftp_proto::server::{AuthError, Credentials, Notice, Permissions, ServerConfig};
 use std::io;
 use std::net::SocketAddr;

@@ -14,8 +14,8 @@
 //! transfer aborted and shuts the data socket down, which wakes the loop out
 //! of any blocking read or write.
 
-use crate::disk::{OpenedFile, Upload, storage_error};
 use bytes::Bytes;
+use ftp_fs::{OpenedFile, Upload, storage_error};
 use ftp_proto::ascii::{AsciiDecoder, AsciiEncoder};
 use ftp_proto::server::TransferError;
 use std::io::{self, Read, Write};

@@ -390,10 +390,10 @@ impl DiskStorage {
 
     fn open_upload(&self, path: &VirtualPath, mode: WriteMode) -> io::Result<Upload> {
         let target = relative(path);
-        if let Ok(meta) = self.root.metadata(target) {
-            if meta.is_dir() {
-                return Err(io::Error::from(io::ErrorKind::IsADirectory));
-            }
+        if let Ok(meta) = self.root.metadata(target)
+            && meta.is_dir()
+        {
+            return Err(io::Error::from(io::ErrorKind::IsADirectory));
         }
         let mut options = OpenOptions::new();
         match mode {

@@ -6,6 +6,25 @@ use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
+/// How long a server waits after a failed accept on its control listener
+/// (out of descriptors, say) before trying again: never a spinning loop.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Wakes a thread blocked in `accept` on the listener at `address` by
+/// connecting to it, which works on every platform (shutting a listening
+/// socket down wakes `accept` on Linux only). The accepting loop checks its
+/// stop flag after each accept and drops this connection.
+pub fn wake_accept(address: SocketAddr) {
+    let mut to = address;
+    if to.ip().is_unspecified() {
+        to.set_ip(match to.ip() {
+            IpAddr::V4(_) => IpAddr::from([127, 0, 0, 1]),
+            IpAddr::V6(_) => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        });
+    }
+    let _ = TcpStream::connect_timeout(&to, Duration::from_secs(1));
+}
+
 /// Prepares an accepted control connection: urgent data stays in line
 /// (`SO_OOBINLINE`, so the Telnet Synch that clients send with ABOR is read
 /// like other bytes, PROTOCOL.md §1) and small replies go out at once.
@@ -107,6 +126,17 @@ mod tests {
         #[allow(clippy::reversed_empty_ranges)]
         let empty = 10..=9;
         assert!(listen_in_range("127.0.0.1".parse().unwrap(), &empty).is_err());
+    }
+
+    #[test]
+    fn wake_accept_unblocks_an_accept_on_any_address() {
+        for bound in ["127.0.0.1:0", "0.0.0.0:0"] {
+            let listener = TcpListener::bind(bound).unwrap();
+            let address = listener.local_addr().unwrap();
+            let accepting = std::thread::spawn(move || listener.accept().map(|_| ()));
+            wake_accept(address);
+            assert!(accepting.join().unwrap().is_ok(), "{bound}");
+        }
     }
 
     #[test]
