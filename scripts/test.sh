@@ -58,6 +58,17 @@ cargo fmt --all -- --check
 step "lints"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --quiet
+# Clients embed without the binaries' or the server's dependencies.
+for crate in ftp-std ftp-smol; do
+  if cargo tree -p "$crate" --no-default-features -e normal --prefix none \
+      | grep -E '^(argon2|cap-std|clap|indicatif|ftp-fs|ftp-accounts) '; then
+    echo "$crate without default features pulls in the above"
+    exit 1
+  fi
+done
+
+step "packaging"
+cargo publish --workspace --exclude ftp-tests --dry-run
 
 step "tests"
 cargo nextest run --workspace --all-features --no-fail-fast
