@@ -301,3 +301,43 @@ pub fn workspace_binary(package: &str, name: &str) -> PathBuf {
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     target.join("debug").join(name)
 }
+
+/// Logs in as [`USER`] over a raw control connection, sends `setup` (e.g.
+/// `TYPE A`), retrieves `path` in EPSV mode and returns the data
+/// connection's bytes exactly as they came over the wire.
+pub fn wire_download(address: SocketAddr, setup: &str, path: &str) -> Vec<u8> {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let mut control = TcpStream::connect(address).unwrap();
+    control
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut replies = String::new();
+    let mut read_until = |control: &mut TcpStream, code: &str| {
+        let mut buffer = [0u8; 512];
+        while !replies.lines().any(|l| l.starts_with(code)) {
+            let n = control.read(&mut buffer).expect("a reply");
+            assert!(n > 0, "closed while waiting for {code}: {replies}");
+            replies.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+        replies.clone()
+    };
+    read_until(&mut control, "220");
+    let login = format!("USER {USER}\r\nPASS {PASSWORD}\r\n{setup}\r\nEPSV\r\n");
+    control.write_all(login.as_bytes()).unwrap();
+    let text = read_until(&mut control, "229");
+    let port: u16 = text
+        .split("(|||")
+        .nth(1)
+        .and_then(|t| t.split('|').next())
+        .and_then(|p| p.parse().ok())
+        .expect("229 port");
+    let mut data = TcpStream::connect((address.ip(), port)).unwrap();
+    control
+        .write_all(format!("RETR {path}\r\n").as_bytes())
+        .unwrap();
+    let mut received = Vec::new();
+    data.read_to_end(&mut received).unwrap();
+    read_until(&mut control, "226");
+    received
+}

@@ -350,28 +350,27 @@ fn client_vanishing_mid_upload_keeps_the_previous_content() {
             }
             drop(control);
             drop(data);
-            // Others are served, and the old content is intact.
+            // The server is done with the upload once the file written
+            // aside is gone (discarded, or renamed into place): only then
+            // does the content say whether the partial upload was kept.
+            let entries = || {
+                std::fs::read_dir(server.root())
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name())
+                    .collect::<Vec<_>>()
+            };
             assert!(
-                eventually(Duration::from_secs(10), || server.read("keep.bin")
-                    == b"previous content"),
-                "{context}"
+                eventually(Duration::from_secs(10), || entries().len() == 1),
+                "{context}: {:?}",
+                entries()
             );
+            assert_eq!(server.read("keep.bin"), b"previous content", "{context}");
+            // Others are served, and see the old content too.
             let mut other = AnyClient::connect(ClientKind::Std, &server, Mode::Epsv);
             assert_eq!(
                 other.retrieve("keep.bin", 0).expect(&context),
                 b"previous content",
                 "{context}"
-            );
-            let leftovers: Vec<_> = std::fs::read_dir(server.root())
-                .unwrap()
-                .map(|e| e.unwrap().file_name())
-                .collect();
-            assert!(
-                eventually(Duration::from_secs(5), || std::fs::read_dir(server.root())
-                    .unwrap()
-                    .count()
-                    == 1),
-                "{context}: {leftovers:?}"
             );
         }
     }

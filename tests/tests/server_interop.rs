@@ -189,7 +189,14 @@ fn curl_in_every_mode() {
                 &flags,
             );
             assert_eq!(s.read("up.bin"), f.small, "{context}");
-            // TYPE A download: CRLF on the wire, LF again in curl's output.
+            // TYPE A download: CRLF on the wire (read raw: curl's output
+            // would be the same LF text if the server did not translate),
+            // LF again in curl's output.
+            assert_eq!(
+                wire_download(s.address, "TYPE A", "text.txt"),
+                b"line one\r\nline two\r\n",
+                "{context}"
+            );
             let text = curl(&["--use-ascii", &s.url("text.txt")], &flags);
             assert_eq!(text.stdout, b"line one\nline two\n", "{context}");
             // Resume a download (REST + RETR) and an upload (APPE, as curl

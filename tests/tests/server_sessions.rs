@@ -57,27 +57,39 @@ fn sessions_beyond_the_total_limit_get_421() {
 
 #[test]
 fn a_silent_client_blocks_nobody() {
-    let server = TestServer::start(false);
-    server.put("f.txt", b"data");
-    // Connected, half a command, then nothing.
-    let (_silent_reader, mut silent) = connect(&server);
-    silent.write_all(b"USER ali").unwrap();
-    // A client that never reads its data connection's bytes.
-    let (mut stalled, mut stalled_w) = connect(&server);
-    line(&mut stalled);
-    stalled_w
-        .write_all(format!("USER {USER}\r\nPASS {PASSWORD}\r\nEPSV\r\n").as_bytes())
-        .unwrap();
-    for _ in 0..3 {
+    for kind in [ServerKind::Smol, ServerKind::Std] {
+        let server = TestServer::start_kind(kind, false);
+        // Larger than the socket buffers: the transfer stalls.
+        server.put("big.bin", &random_bytes(16 << 20, 3));
+        // Connected, half a command, then nothing.
+        let (_silent_reader, mut silent) = connect(&server);
+        silent.write_all(b"USER ali").unwrap();
+        // A client that starts a download and never reads its data
+        // connection's bytes.
+        let (mut stalled, mut stalled_w) = connect(&server);
         line(&mut stalled);
-    }
-    // Others are served at once.
-    for _ in 0..5 {
-        let (mut reader, mut writer) = connect(&server);
-        assert!(line(&mut reader).starts_with("220 "));
-        writer.write_all(b"NOOP\r\nQUIT\r\n").unwrap();
-        assert_eq!(line(&mut reader), "200 NOOP ok.\r\n");
-        assert_eq!(line(&mut reader), "221 Goodbye.\r\n");
+        stalled_w
+            .write_all(format!("USER {USER}\r\nPASS {PASSWORD}\r\n").as_bytes())
+            .unwrap();
+        reply(&mut stalled, "331");
+        reply(&mut stalled, "230");
+        let port = epsv_port(&mut stalled, &mut stalled_w);
+        let _stalled_data = TcpStream::connect((server.address.ip(), port)).unwrap();
+        stalled_w.write_all(b"RETR big.bin\r\n").unwrap();
+        // 125 when the data connection was already open, else 150.
+        let started = line(&mut stalled);
+        assert!(
+            started.starts_with("125 ") || started.starts_with("150 "),
+            "{kind:?}: {started}"
+        );
+        // Others are served at once.
+        for _ in 0..5 {
+            let (mut reader, mut writer) = connect(&server);
+            assert!(line(&mut reader).starts_with("220 "), "{kind:?}");
+            writer.write_all(b"NOOP\r\nQUIT\r\n").unwrap();
+            assert_eq!(line(&mut reader), "200 NOOP ok.\r\n", "{kind:?}");
+            assert_eq!(line(&mut reader), "221 Goodbye.\r\n", "{kind:?}");
+        }
     }
 }
 
