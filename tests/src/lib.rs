@@ -28,6 +28,26 @@ pub enum ServerKind {
     Std,
 }
 
+/// Turns scenarios `fn name(kind: ServerKind)` into one test per server:
+/// `smol::name` and `std_server::name`, which run in parallel.
+#[macro_export]
+macro_rules! on_both_servers {
+    ($($scenario:ident),* $(,)?) => {
+        mod smol {
+            $(#[test]
+            fn $scenario() {
+                super::$scenario($crate::ServerKind::Smol)
+            })*
+        }
+        mod std_server {
+            $(#[test]
+            fn $scenario() {
+                super::$scenario($crate::ServerKind::Std)
+            })*
+        }
+    };
+}
+
 /// One of our servers on loopback, serving a temporary directory.
 pub struct TestServer {
     pub address: SocketAddr,
@@ -37,24 +57,29 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// A server on `127.0.0.1` (or `::1` when `ipv6`), anonymous logins
-    /// allowed, `alice` read-write.
-    pub fn start(ipv6: bool) -> TestServer {
-        Self::start_with(ipv6, |_| {})
+    /// Our `kind` of server on `127.0.0.1` (or `::1` when `ipv6`),
+    /// anonymous logins allowed, `alice` read-write.
+    pub fn start(kind: ServerKind, ipv6: bool) -> TestServer {
+        Self::build(kind, ipv6, |_| {}, 2000, 2000)
     }
 
     /// A server with session limits, in all and per client address.
-    pub fn start_limited(ipv6: bool, total: usize, per_address: usize) -> TestServer {
-        Self::build(ServerKind::Smol, ipv6, |_| {}, total, per_address)
+    pub fn start_limited(
+        kind: ServerKind,
+        ipv6: bool,
+        total: usize,
+        per_address: usize,
+    ) -> TestServer {
+        Self::build(kind, ipv6, |_| {}, total, per_address)
     }
 
-    pub fn start_with(ipv6: bool, adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
-        Self::build(ServerKind::Smol, ipv6, adjust, 2000, 2000)
-    }
-
-    /// The ftp-smol or the ftp-std server.
-    pub fn start_kind(kind: ServerKind, ipv6: bool) -> TestServer {
-        Self::build(kind, ipv6, |_| {}, 2000, 2000)
+    /// A server with the engine's settings adjusted.
+    pub fn start_with(
+        kind: ServerKind,
+        ipv6: bool,
+        adjust: impl FnOnce(&mut ServerConfig),
+    ) -> TestServer {
+        Self::build(kind, ipv6, adjust, 2000, 2000)
     }
 
     /// Stops the server as Ctrl-C would: sessions end with 421, transfers

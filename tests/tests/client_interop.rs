@@ -327,7 +327,7 @@ fn our_target(server: &TestServer) -> Target {
 fn client_api_against_our_server() {
     let large = random_bytes(LARGE, 3);
     for ipv6 in [false, true] {
-        let server = TestServer::start(ipv6);
+        let server = TestServer::start(ServerKind::Smol, ipv6);
         let target = our_target(&server);
         api_scenario(&target, DataMode::Passive, (!ipv6).then_some(&large[..]));
         api_scenario(&target, DataMode::Active, None);
@@ -337,7 +337,7 @@ fn client_api_against_our_server() {
 #[test]
 fn ftpc_against_our_server() {
     for ipv6 in [false, true] {
-        let server = TestServer::start(ipv6);
+        let server = TestServer::start(ServerKind::Smol, ipv6);
         let target = our_target(&server);
         ftpc_scenario(&target, false);
         ftpc_scenario(&target, true);

@@ -179,7 +179,7 @@ fn combinations() -> Vec<(ServerKind, ClientKind, Mode, bool)> {
 /// session going on.
 fn scenario(server_kind: ServerKind, client_kind: ClientKind, mode: Mode, ipv6: bool) {
     let context = format!("{server_kind:?} server, {client_kind:?} client, {mode:?}, ipv6={ipv6}");
-    let server = TestServer::start_kind(server_kind, ipv6);
+    let server = TestServer::start(server_kind, ipv6);
     let data = random_bytes(1 << 20, 11);
     server.put("big.bin", &random_bytes(64 << 20, 12));
     let mut client = AnyClient::connect(client_kind, &server, mode);
@@ -265,7 +265,7 @@ fn server_dropping_the_data_connection_is_reported() {
     for server_kind in [ServerKind::Std, ServerKind::Smol] {
         for client_kind in [ClientKind::Std, ClientKind::Smol] {
             let context = format!("{server_kind:?} server, {client_kind:?} client");
-            let server = Arc::new(TestServer::start_kind(server_kind, false));
+            let server = Arc::new(TestServer::start(server_kind, false));
             server.put("big.bin", &random_bytes(256 << 20, 13));
             let mut client = AnyClient::connect(client_kind, &server, Mode::Epsv);
             let stopper = server.clone();
@@ -298,7 +298,7 @@ fn client_vanishing_mid_upload_keeps_the_previous_content() {
     for server_kind in [ServerKind::Std, ServerKind::Smol] {
         for ipv6 in [false, true] {
             let context = format!("{server_kind:?} server, ipv6={ipv6}");
-            let server = TestServer::start_kind(server_kind, ipv6);
+            let server = TestServer::start(server_kind, ipv6);
             server.put("keep.bin", b"previous content");
             let mut control = TcpStream::connect(server.address).unwrap();
             control

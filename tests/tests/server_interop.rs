@@ -1,4 +1,5 @@
-//! Real clients against our ftp-smol server on loopback: curl, lftp, wget
+//! Real clients against both our servers (ftp-smol and ftp-std) on
+//! loopback, each scenario once per server: curl, lftp, wget
 //! and Python's ftplib, in passive (PASV, EPSV) and active (PORT, EPRT)
 //! modes, over IPv4 and IPv6.
 //!
@@ -16,8 +17,8 @@ struct Fixture {
     small: Vec<u8>,
 }
 
-fn fixture(ipv6: bool) -> Fixture {
-    let server = TestServer::start(ipv6);
+fn fixture(kind: ServerKind, ipv6: bool) -> Fixture {
+    let server = TestServer::start(kind, ipv6);
     let small = random_bytes(100_000, 1);
     server.put("small.bin", &small);
     server.put("dir/inner.txt", b"inner\n");
@@ -64,10 +65,9 @@ fn ftplib(scenario: &str, f: &Fixture, mode: &str) -> String {
 // ---- Python ftplib ---------------------------------------------------------
 
 /// ftplib uses PASV and PORT on IPv4, EPSV and EPRT on IPv6.
-#[test]
-fn ftplib_sessions_in_every_mode() {
+fn ftplib_sessions_in_every_mode(kind: ServerKind) {
     for ipv6 in [false, true] {
-        let f = fixture(ipv6);
+        let f = fixture(kind, ipv6);
         f.with_large();
         for mode in ["passive", "active"] {
             let out = ftplib("session", &f, mode);
@@ -84,18 +84,16 @@ fn ftplib_sessions_in_every_mode() {
     }
 }
 
-#[test]
-fn ftplib_abort_mid_download_and_go_on() {
-    let f = fixture(false);
+fn ftplib_abort_mid_download_and_go_on(kind: ServerKind) {
+    let f = fixture(kind, false);
     f.with_large();
     for mode in ["passive", "active"] {
         assert!(ftplib("abort", &f, mode).contains("abort ok"));
     }
 }
 
-#[test]
-fn path_escapes_are_refused() {
-    let f = fixture(false);
+fn path_escapes_are_refused(kind: ServerKind) {
+    let f = fixture(kind, false);
     let secret = f.server.dir.path().join("secret.txt");
     std::fs::write(&secret, b"outside the root").unwrap();
     std::os::unix::fs::symlink(&secret, f.server.root().join("link-out")).unwrap();
@@ -113,9 +111,8 @@ fn path_escapes_are_refused() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("outside"));
 }
 
-#[test]
-fn two_hundred_concurrent_ftplib_clients() {
-    let f = fixture(false);
+fn two_hundred_concurrent_ftplib_clients(kind: ServerKind) {
+    let f = fixture(kind, false);
     assert!(ftplib("concurrent", &f, "passive").contains("200 clients x 20 downloads ok"));
 }
 
@@ -140,10 +137,9 @@ fn curl(args: &[&str], extra: &[&str]) -> std::process::Output {
         .args(args))
 }
 
-#[test]
-fn curl_in_every_mode() {
+fn curl_in_every_mode(kind: ServerKind) {
     for ipv6 in [false, true] {
-        let f = fixture(ipv6);
+        let f = fixture(kind, ipv6);
         let s = &f.server;
         for (mode, flags) in curl_modes(ipv6) {
             let context = format!("curl {mode} ipv6={ipv6}");
@@ -261,9 +257,8 @@ fn curl_in_every_mode() {
     }
 }
 
-#[test]
-fn curl_large_files() {
-    let f = fixture(false);
+fn curl_large_files(kind: ServerKind) {
+    let f = fixture(kind, false);
     let expected = f.with_large();
     let got = f.local("large-got.bin");
     curl(
@@ -315,10 +310,9 @@ fn lftp(f: &Fixture, settings: &str, commands: &str) -> String {
 /// PASV otherwise; its active mode sends PORT on IPv4 and EPRT on IPv6.
 /// Before logging in it sends `HOST ::1` on IPv6, without the brackets
 /// RFC 7151 asks for; the server accepts it.
-#[test]
-fn lftp_in_every_mode() {
+fn lftp_in_every_mode(kind: ServerKind) {
     for ipv6 in [false, true] {
-        let f = fixture(ipv6);
+        let f = fixture(kind, ipv6);
         let modes = [
             ("EPSV", "set ftp:passive-mode on\nset ftp:prefer-epsv yes"),
             ("PASV", "set ftp:passive-mode on\nset ftp:prefer-epsv no"),
@@ -389,9 +383,8 @@ fn lftp_in_every_mode() {
     }
 }
 
-#[test]
-fn lftp_large_files() {
-    let f = fixture(false);
+fn lftp_large_files(kind: ServerKind) {
+    let f = fixture(kind, false);
     let expected = f.with_large();
     lftp(
         &f,
@@ -406,10 +399,9 @@ fn lftp_large_files() {
 
 /// wget downloads only. Passive: EPSV on IPv6 and PASV on IPv4; active
 /// (`--no-passive-ftp`): PORT on IPv4, EPRT on IPv6.
-#[test]
-fn wget_in_every_mode() {
+fn wget_in_every_mode(kind: ServerKind) {
     for ipv6 in [false, true] {
-        let f = fixture(ipv6);
+        let f = fixture(kind, ipv6);
         for (mode, flags) in [("passive", vec![]), ("active", vec!["--no-passive-ftp"])] {
             let context = format!("wget {mode} ipv6={ipv6}");
             let wget = |args: &[&str]| {
@@ -453,9 +445,8 @@ fn wget_in_every_mode() {
     }
 }
 
-#[test]
-fn wget_large_file() {
-    let f = fixture(true);
+fn wget_large_file(kind: ServerKind) {
+    let f = fixture(kind, true);
     let expected = f.with_large();
     run(Command::new(peer("wget"))
         .args(["-q", "--tries=1", "-O"])
@@ -463,3 +454,16 @@ fn wget_large_file() {
         .arg(f.server.url("large.bin")));
     assert_eq!(sha256(&f.local("large-got.bin")), expected);
 }
+
+on_both_servers!(
+    ftplib_sessions_in_every_mode,
+    ftplib_abort_mid_download_and_go_on,
+    path_escapes_are_refused,
+    two_hundred_concurrent_ftplib_clients,
+    curl_in_every_mode,
+    curl_large_files,
+    lftp_in_every_mode,
+    lftp_large_files,
+    wget_in_every_mode,
+    wget_large_file,
+);

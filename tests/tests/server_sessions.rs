@@ -20,9 +20,8 @@ fn line(reader: &mut BufReader<TcpStream>) -> String {
     line
 }
 
-#[test]
-fn sessions_beyond_the_per_address_limit_get_421() {
-    let server = TestServer::start_limited(false, 1000, 2);
+fn sessions_beyond_the_per_address_limit_get_421(kind: ServerKind) {
+    let server = TestServer::start_limited(kind, false, 1000, 2);
     let (mut first, _a) = connect(&server);
     let (mut second, _b) = connect(&server);
     assert!(line(&mut first).starts_with("220 "));
@@ -46,50 +45,46 @@ fn sessions_beyond_the_per_address_limit_get_421() {
     }));
 }
 
-#[test]
-fn sessions_beyond_the_total_limit_get_421() {
-    let server = TestServer::start_limited(false, 1, 10);
+fn sessions_beyond_the_total_limit_get_421(kind: ServerKind) {
+    let server = TestServer::start_limited(kind, false, 1, 10);
     let (mut first, _a) = connect(&server);
     assert!(line(&mut first).starts_with("220 "));
     let (mut second, _b) = connect(&server);
     assert!(line(&mut second).starts_with("421 "));
 }
 
-#[test]
-fn a_silent_client_blocks_nobody() {
-    for kind in [ServerKind::Smol, ServerKind::Std] {
-        let server = TestServer::start_kind(kind, false);
-        // Larger than the socket buffers: the transfer stalls.
-        server.put("big.bin", &random_bytes(16 << 20, 3));
-        // Connected, half a command, then nothing.
-        let (_silent_reader, mut silent) = connect(&server);
-        silent.write_all(b"USER ali").unwrap();
-        // A client that starts a download and never reads its data
-        // connection's bytes.
-        let (mut stalled, mut stalled_w) = connect(&server);
-        line(&mut stalled);
-        stalled_w
-            .write_all(format!("USER {USER}\r\nPASS {PASSWORD}\r\n").as_bytes())
-            .unwrap();
-        reply(&mut stalled, "331");
-        reply(&mut stalled, "230");
-        let port = epsv_port(&mut stalled, &mut stalled_w);
-        let _stalled_data = TcpStream::connect((server.address.ip(), port)).unwrap();
-        stalled_w.write_all(b"RETR big.bin\r\n").unwrap();
-        // 125 when the data connection was already open, else 150.
-        let started = line(&mut stalled);
-        assert!(
-            started.starts_with("125 ") || started.starts_with("150 "),
-            "{kind:?}: {started}"
-        );
-        // Others are served at once.
-        for _ in 0..5 {
-            let (mut reader, mut writer) = connect(&server);
-            assert!(line(&mut reader).starts_with("220 "), "{kind:?}");
-            writer.write_all(b"NOOP\r\nQUIT\r\n").unwrap();
-            assert_eq!(line(&mut reader), "200 NOOP ok.\r\n", "{kind:?}");
-            assert_eq!(line(&mut reader), "221 Goodbye.\r\n", "{kind:?}");
-        }
+fn a_silent_client_blocks_nobody(kind: ServerKind) {
+    let server = TestServer::start(kind, false);
+    // Larger than the socket buffers: the transfer stalls.
+    server.put("big.bin", &random_bytes(16 << 20, 3));
+    // Connected, half a command, then nothing.
+    let (_silent_reader, mut silent) = connect(&server);
+    silent.write_all(b"USER ali").unwrap();
+    // A client that starts a download and never reads its data
+    // connection's bytes.
+    let (mut stalled, mut stalled_w) = connect(&server);
+    line(&mut stalled);
+    stalled_w
+        .write_all(format!("USER {USER}\r\nPASS {PASSWORD}\r\n").as_bytes())
+        .unwrap();
+    reply(&mut stalled, "331");
+    reply(&mut stalled, "230");
+    let port = epsv_port(&mut stalled, &mut stalled_w);
+    let _stalled_data = TcpStream::connect((server.address.ip(), port)).unwrap();
+    stalled_w.write_all(b"RETR big.bin\r\n").unwrap();
+    // 125 when the data connection was already open, else 150.
+    let started = line(&mut stalled);
+    assert!(
+        started.starts_with("125 ") || started.starts_with("150 "),
+        "{kind:?}: {started}"
+    );
+    // Others are served at once.
+    for _ in 0..5 {
+        let (mut reader, mut writer) = connect(&server);
+        assert!(line(&mut reader).starts_with("220 "), "{kind:?}");
+        writer.write_all(b"NOOP\r\nQUIT\r\n").unwrap();
+        assert_eq!(line(&mut reader), "200 NOOP ok.\r\n", "{kind:?}");
+        assert_eq!(line(&mut reader), "221 Goodbye.\r\n", "{kind:?}");
     }
 }
 
@@ -121,33 +116,37 @@ fn epsv_port(reader: &mut BufReader<TcpStream>, control: &mut TcpStream) -> u16 
 
 /// A passive listener replaced by a second EPSV stops listening, and the
 /// new one carries the transfer, on both servers.
-#[test]
-fn a_replaced_passive_listener_is_closed() {
-    for kind in [ServerKind::Std, ServerKind::Smol] {
-        let server = TestServer::start_kind(kind, false);
-        server.put("f.txt", b"content");
-        let (mut reader, mut control) = connect(&server);
-        reply(&mut reader, "220");
-        control
-            .write_all(format!("USER {USER}\r\nPASS {PASSWORD}\r\n").as_bytes())
-            .unwrap();
-        reply(&mut reader, "331");
-        reply(&mut reader, "230");
-        let first = epsv_port(&mut reader, &mut control);
-        let second = epsv_port(&mut reader, &mut control);
-        assert!(
-            eventually(Duration::from_secs(5), || TcpStream::connect((
-                server.address.ip(),
-                first
-            ))
-            .is_err()),
-            "{kind:?}: the first listener still accepts"
-        );
-        let mut data = TcpStream::connect((server.address.ip(), second)).unwrap();
-        control.write_all(b"RETR f.txt\r\n").unwrap();
-        let mut content = Vec::new();
-        data.read_to_end(&mut content).unwrap();
-        assert_eq!(content, b"content", "{kind:?}");
-        reply(&mut reader, "226");
-    }
+fn a_replaced_passive_listener_is_closed(kind: ServerKind) {
+    let server = TestServer::start(kind, false);
+    server.put("f.txt", b"content");
+    let (mut reader, mut control) = connect(&server);
+    reply(&mut reader, "220");
+    control
+        .write_all(format!("USER {USER}\r\nPASS {PASSWORD}\r\n").as_bytes())
+        .unwrap();
+    reply(&mut reader, "331");
+    reply(&mut reader, "230");
+    let first = epsv_port(&mut reader, &mut control);
+    let second = epsv_port(&mut reader, &mut control);
+    assert!(
+        eventually(Duration::from_secs(5), || TcpStream::connect((
+            server.address.ip(),
+            first
+        ))
+        .is_err()),
+        "{kind:?}: the first listener still accepts"
+    );
+    let mut data = TcpStream::connect((server.address.ip(), second)).unwrap();
+    control.write_all(b"RETR f.txt\r\n").unwrap();
+    let mut content = Vec::new();
+    data.read_to_end(&mut content).unwrap();
+    assert_eq!(content, b"content", "{kind:?}");
+    reply(&mut reader, "226");
 }
+
+on_both_servers!(
+    sessions_beyond_the_per_address_limit_get_421,
+    sessions_beyond_the_total_limit_get_421,
+    a_silent_client_blocks_nobody,
+    a_replaced_passive_listener_is_closed,
+);

@@ -9,6 +9,8 @@
 //! forge a line, and no FTP command could name it anyway.
 
 pub mod parse;
+#[cfg(test)]
+mod round_trip;
 
 use crate::storage::{DirEntry, FileKind, Metadata};
 use crate::timeval::{UtcDateTime, ls_date};

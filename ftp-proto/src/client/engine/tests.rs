@@ -11,6 +11,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod pair_properties;
+
 const CLIENT: &str = "127.0.0.1:40000";
 const SERVER: &str = "127.0.0.1:21";
 
@@ -33,6 +35,12 @@ struct Pair {
     server_wants: Option<server::Action>,
     server_file: Option<server::RequestId>,
     log: Vec<String>,
+    /// Control bytes on their way, each way: delivered in pieces whose
+    /// sizes `splits` gives in turn (whole when empty).
+    to_server: Vec<u8>,
+    to_client: Vec<u8>,
+    splits: Vec<usize>,
+    next_split: usize,
 }
 
 impl Pair {
@@ -74,9 +82,62 @@ impl Pair {
             server_wants: None,
             server_file: None,
             log: Vec::new(),
+            to_server: Vec::new(),
+            to_client: Vec::new(),
+            splits: Vec::new(),
+            next_split: 0,
         };
         pair.run();
         pair
+    }
+
+    /// The size of the next piece of control bytes delivered.
+    fn split(&mut self, available: usize) -> usize {
+        if self.splits.is_empty() {
+            return available;
+        }
+        let n = self.splits[self.next_split % self.splits.len()];
+        self.next_split += 1;
+        n.clamp(1, available)
+    }
+
+    /// Delivers a piece of the control bytes on their way, each way.
+    fn deliver(&mut self) -> bool {
+        let mut progressed = false;
+        if !self.to_server.is_empty() {
+            let n = self.split(self.to_server.len());
+            let piece: Vec<u8> = self.to_server.drain(..n).collect();
+            self.server.handle_input(&piece, self.now);
+            progressed = true;
+        }
+        if !self.to_client.is_empty() {
+            let n = self.split(self.to_client.len());
+            let piece: Vec<u8> = self.to_client.drain(..n).collect();
+            self.client.handle_input(&piece, self.now);
+            progressed = true;
+        }
+        progressed
+    }
+
+    /// Runs, stepping the simulated clock to the earlier of both sides'
+    /// deadlines whenever nothing else moves, until the client has no
+    /// operation left.
+    fn settle(&mut self) {
+        for _ in 0..100 {
+            self.run();
+            if self.client.is_idle() {
+                return;
+            }
+            let next = match (self.client.poll_timeout(), self.server.poll_timeout()) {
+                (Some(a), Some(b)) => a.min(b),
+                (Some(a), None) | (None, Some(a)) => a,
+                (None, None) => return,
+            };
+            self.now = self.now.max(next);
+            self.client.handle_timeout(self.now);
+            self.server.handle_timeout(self.now);
+        }
+        panic!("no end in simulated time: {:?}", self.log);
     }
 
     fn logged_in(mode: DataMode) -> Pair {
@@ -103,6 +164,7 @@ impl Pair {
                 self.outcomes.push(outcome);
             }
             progressed |= self.move_data();
+            progressed |= self.deliver();
             if !progressed {
                 return;
             }
@@ -124,7 +186,7 @@ impl Pair {
         self.log.push(format!("client {action:?}"));
         match action {
             Action::Send(bytes) | Action::SendUrgent(bytes) => {
-                self.server.handle_input(&bytes, self.now)
+                self.to_server.extend_from_slice(&bytes)
             }
             Action::ConnectData { .. } => {
                 assert!(self.server_listening, "client connects to nothing");
@@ -172,7 +234,7 @@ impl Pair {
     fn server_action(&mut self, action: server::Action) {
         self.log.push(format!("server {action:?}"));
         match action {
-            server::Action::Send(bytes) => self.client.handle_input(&bytes, self.now),
+            server::Action::Send(bytes) => self.to_client.extend_from_slice(&bytes),
             server::Action::Authenticate { id, credentials } => {
                 let ok = credentials.anonymous
                     || (credentials.user.as_ref() == b"alice"
@@ -202,7 +264,12 @@ impl Pair {
                             );
                         }
                     }
-                    _ => {}
+                    Request::Stat(_)
+                    | Request::List(_)
+                    | Request::MakeDir(_)
+                    | Request::RemoveDir(_)
+                    | Request::Delete(_)
+                    | Request::Rename { .. } => {}
                 }
                 self.server
                     .handle_event(server::Event::Storage { id, result }, self.now);
@@ -228,16 +295,25 @@ impl Pair {
                 self.server_wants = Some(action);
             }
             server::Action::SendListing(_) => self.server_wants = Some(action),
-            server::Action::AbortTransfer if self.server_wants.take().is_some() => {
-                self.server.handle_event(
-                    server::Event::TransferDone {
-                        bytes: 0,
-                        result: Err(server::TransferError::Aborted),
-                    },
-                    self.now,
-                );
+            server::Action::AbortTransfer => {
+                if self.server_wants.take().is_some() {
+                    self.server.handle_event(
+                        server::Event::TransferDone {
+                            bytes: 0,
+                            result: Err(server::TransferError::Aborted),
+                        },
+                        self.now,
+                    );
+                }
             }
-            _ => {}
+            server::Action::CloseFile(id) => {
+                self.open.remove(&id);
+            }
+            server::Action::AcceptData
+            | server::Action::RejectData
+            | server::Action::CloseData
+            | server::Action::Logout
+            | server::Action::Close => {}
         }
     }
 
