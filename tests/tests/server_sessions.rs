@@ -144,9 +144,37 @@ fn a_replaced_passive_listener_is_closed(kind: ServerKind) {
     reply(&mut reader, "226");
 }
 
+/// A client that pipelines far more than the session holds while it
+/// cannot answer (here, the delay after a failed login) is slowed down by
+/// TCP, not cut off: the server stops reading until the session wants
+/// input again, and every command is answered.
+fn pipelining_meets_back_pressure(kind: ServerKind) {
+    let server = TestServer::start(kind, false);
+    let (mut reader, mut writer) = connect(&server);
+    assert!(line(&mut reader).starts_with("220 "));
+    // Four times the session's input limit, sent while it waits.
+    const NOOPS: usize = 4 * 64 * 1024 / 6;
+    let sender = std::thread::spawn(move || {
+        let mut burst = b"USER alice\r\nPASS wrong\r\n".to_vec();
+        burst.extend(b"NOOP\r\n".repeat(NOOPS));
+        burst.extend_from_slice(b"QUIT\r\n");
+        writer.write_all(&burst).unwrap();
+        writer
+    });
+    assert!(line(&mut reader).starts_with("331 "), "{kind:?}");
+    assert!(line(&mut reader).starts_with("530 "), "{kind:?}");
+    for n in 0..NOOPS {
+        let reply = line(&mut reader);
+        assert_eq!(reply, "200 NOOP ok.\r\n", "{kind:?}: NOOP {n}");
+    }
+    assert_eq!(line(&mut reader), "221 Goodbye.\r\n", "{kind:?}");
+    let _ = sender.join();
+}
+
 on_both_servers!(
     sessions_beyond_the_per_address_limit_get_421,
     sessions_beyond_the_total_limit_get_421,
     a_silent_client_blocks_nobody,
     a_replaced_passive_listener_is_closed,
+    pipelining_meets_back_pressure,
 );
