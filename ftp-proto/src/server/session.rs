@@ -500,19 +500,23 @@ impl Session {
     /// ABOR, STAT and QUIT act at once during a transfer (RFC 959 §4.1.3);
     /// other commands wait for its final reply.
     fn during_transfer(&mut self, item: ControlItem) {
-        if let ControlItem::Line(line) = &item {
-            match Command::parse(line.clone()) {
-                Ok(Command::Abor) => return self.abort(),
-                Ok(Command::Quit) => {
-                    if let Some(transfer) = &mut self.transfer {
-                        transfer.quit = true;
-                    }
-                    return;
+        if let ControlItem::Line(line) = &item
+            && let Ok(command) = Command::parse(line.clone())
+        {
+            if let Command::Abor = command {
+                return self.abort();
+            }
+            if let Command::Quit = command {
+                if let Some(transfer) = &mut self.transfer {
+                    transfer.quit = true;
                 }
-                Ok(Command::Stat(None)) => return self.status(),
-                _ => {}
+                return;
+            }
+            if let Command::Stat(None) = command {
+                return self.status();
             }
         }
+        // Anything else waits for the transfer's final reply.
         self.deferred.push_back(item);
     }
 

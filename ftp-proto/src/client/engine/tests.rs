@@ -638,9 +638,12 @@ impl Scripted {
     fn sent(&mut self) -> String {
         self.actions()
             .into_iter()
-            .filter_map(|a| match a {
-                Action::Send(b) => Some(String::from_utf8_lossy(&b).into_owned()),
-                _ => None,
+            .filter_map(|a| {
+                if let Action::Send(b) = a {
+                    Some(String::from_utf8_lossy(&b).into_owned())
+                } else {
+                    None
+                }
             })
             .collect()
     }

@@ -499,12 +499,16 @@ fn dot_dot_stays_in_the_root() {
     let stats: Vec<_> = h
         .actions
         .iter()
-        .filter_map(|a| match a {
-            Action::Storage {
+        .filter_map(|a| {
+            if let Action::Storage {
                 request: Request::Stat(p),
                 ..
-            } => Some(p.to_string()),
-            _ => None,
+            } = a
+            {
+                Some(p.to_string())
+            } else {
+                None
+            }
         })
         .collect();
     assert_eq!(stats, ["/", "/pub"]);
@@ -864,12 +868,16 @@ fn rest_then_retr_resumes_and_is_used_once() {
     let offsets: Vec<u64> = h
         .actions
         .iter()
-        .filter_map(|a| match a {
-            Action::Storage {
+        .filter_map(|a| {
+            if let Action::Storage {
                 request: Request::OpenRead { offset, .. },
                 ..
-            } => Some(*offset),
-            _ => None,
+            } = a
+            {
+                Some(*offset)
+            } else {
+                None
+            }
         })
         .collect();
     assert_eq!(offsets, [6, 0]);
@@ -966,12 +974,16 @@ fn stor_appe_and_resume() {
     let modes: Vec<WriteMode> = h
         .actions
         .iter()
-        .filter_map(|a| match a {
-            Action::Storage {
+        .filter_map(|a| {
+            if let Action::Storage {
                 request: Request::OpenWrite { mode, .. },
                 ..
-            } => Some(*mode),
-            _ => None,
+            } = a
+            {
+                Some(*mode)
+            } else {
+                None
+            }
         })
         .collect();
     assert_eq!(
