@@ -40,6 +40,7 @@ impl Mode {
             extended,
             reply_timeout: Duration::from_secs(20),
             data_timeout: Duration::from_secs(20),
+            notices: true,
             ..ClientConfig::default()
         }
     }
@@ -150,6 +151,78 @@ impl AnyClient {
         }
     }
 
+    fn retrieve_ascii(&mut self, path: &str) -> Result<Vec<u8>, Failure> {
+        match self {
+            AnyClient::Std(c) => {
+                let mut out = Vec::new();
+                c.retrieve_ascii(path.as_bytes(), &mut out)
+                    .map_err(|e| e.to_string())?;
+                Ok(out)
+            }
+            AnyClient::Smol(c) => {
+                let mut out = smol::io::Cursor::new(Vec::new());
+                smol::block_on(c.retrieve_ascii(path.as_bytes(), &mut out))
+                    .map_err(|e| e.to_string())?;
+                Ok(out.into_inner())
+            }
+        }
+    }
+
+    fn store_unique(&mut self, data: &[u8]) -> Result<(Vec<u8>, u64), Failure> {
+        match self {
+            AnyClient::Std(c) => c.store_unique(&mut &data[..]).map_err(|e| e.to_string()),
+            AnyClient::Smol(c) => {
+                smol::block_on(c.store_unique(&mut &data[..])).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    fn cwd(&mut self, path: &str) -> Result<(), Failure> {
+        match self {
+            AnyClient::Std(c) => c.cwd(path.as_bytes()).map_err(|e| e.to_string()),
+            AnyClient::Smol(c) => smol::block_on(c.cwd(path.as_bytes())).map_err(|e| e.to_string()),
+        }
+    }
+
+    fn cdup(&mut self) -> Result<(), Failure> {
+        match self {
+            AnyClient::Std(c) => c.cdup().map_err(|e| e.to_string()),
+            AnyClient::Smol(c) => smol::block_on(c.cdup()).map_err(|e| e.to_string()),
+        }
+    }
+
+    fn pwd(&mut self) -> Result<Vec<u8>, Failure> {
+        match self {
+            AnyClient::Std(c) => c.pwd().map_err(|e| e.to_string()),
+            AnyClient::Smol(c) => smol::block_on(c.pwd()).map_err(|e| e.to_string()),
+        }
+    }
+
+    fn size(&mut self, path: &str) -> Result<u64, Failure> {
+        match self {
+            AnyClient::Std(c) => c.size(path.as_bytes()).map_err(|e| e.to_string()),
+            AnyClient::Smol(c) => {
+                smol::block_on(c.size(path.as_bytes())).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// Records every command the client sends.
+    fn trace_commands(&mut self) -> Arc<std::sync::Mutex<Vec<String>>> {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let trace = move |notice: &ftp_std::proto::client::Notice| {
+            if let ftp_std::proto::client::Notice::Sent(line) = notice {
+                sink.lock().unwrap().push(line.clone());
+            }
+        };
+        match self {
+            AnyClient::Std(c) => c.set_trace(trace),
+            AnyClient::Smol(c) => c.set_trace(trace),
+        }
+        seen
+    }
+
     fn on_progress(&mut self, progress: impl FnMut(u64) -> ControlFlow<()> + Send + 'static) {
         match self {
             AnyClient::Std(c) => c.set_progress(progress),
@@ -221,6 +294,39 @@ fn scenario(server_kind: ServerKind, client_kind: ClientKind, mode: Mode, ipv6: 
         "{context}"
     );
 
+    // TYPE A: CRLF on the wire becomes LF (a client that skipped the
+    // codec would hand back the CRs); SIZE then switches to TYPE I by
+    // itself, as the trace shows.
+    server.put("dir/text.txt", b"one\r\ntwo\r\n");
+    let sent = client.trace_commands();
+    client.cwd("dir").expect(&context);
+    assert_eq!(client.pwd().expect(&context), b"/dir", "{context}");
+    assert_eq!(
+        client.retrieve_ascii("text.txt").expect(&context),
+        b"one\ntwo\n",
+        "{context}"
+    );
+    assert_eq!(client.size("text.txt").expect(&context), 10, "{context}");
+    {
+        let sent = sent.lock().unwrap();
+        let ascii = sent.iter().position(|c| c == "TYPE A");
+        let binary = sent.iter().rposition(|c| c == "TYPE I");
+        assert!(ascii.is_some() && ascii < binary, "{context}: {sent:?}");
+    }
+    client.cdup().expect(&context);
+    assert_eq!(client.pwd().expect(&context), b"/", "{context}");
+    // STOU: the server names the file.
+    let (name, bytes) = client.store_unique(b"unique").expect(&context);
+    assert_eq!(bytes, 6, "{context}");
+    let name = String::from_utf8(name).expect(&context);
+    assert_eq!(
+        server.read(name.trim_start_matches('/')),
+        b"unique",
+        "{context}: {name}"
+    );
+    client.delete(&name).expect(&context);
+    std::fs::remove_dir_all(server.root().join("dir")).expect(&context);
+
     // ABOR after the first megabyte of a 64 MiB download; then go on.
     client.on_progress(|moved| {
         if moved > 1 << 20 {
@@ -241,6 +347,30 @@ fn scenario(server_kind: ServerKind, client_kind: ClientKind, mode: Mode, ipv6: 
         data,
         "{context}"
     );
+}
+
+/// Both clients take a host name and try each address it resolves to:
+/// `localhost` may resolve to ::1 first, where this server does not
+/// listen.
+#[test]
+fn clients_connect_by_host_name() {
+    let server = TestServer::start(ServerKind::Smol, false);
+    let port = server.address.port();
+    let config = Mode::Epsv.config();
+    let options = ftp_std::Options {
+        engine: config.clone(),
+        ..ftp_std::Options::default()
+    };
+    let mut blocking = ftp_std::Client::connect(("localhost", port), options).expect("std client");
+    blocking.login(USER, PASSWORD).expect("std login");
+    blocking.quit().expect("std quit");
+    smol::block_on(async {
+        let mut client = ftp_smol::client::Client::connect(("localhost", port), config)
+            .await
+            .expect("smol client");
+        client.login(USER, PASSWORD).await.expect("smol login");
+        client.quit().await.expect("smol quit");
+    });
 }
 
 fn sha256_of(data: &[u8]) -> String {
