@@ -1,14 +1,15 @@
 //! Async adapter: drives the `ftp-proto` engine on smol / async-io.
 //!
-//! [`server::serve`] runs an FTP server on a listener: one task per control
-//! connection, each a thin loop that feeds the engine and performs its
-//! actions, with the session driver of `ftp-driver`, disk storage from `ftp-fs` and
-//! accounts from `ftp-accounts` (feature `server`, on by default). The
-//! `ftpd` binary wraps it with a command line.
+//! `server::serve` (feature `server`, on by default) runs an FTP server on
+//! a listener: one task per control connection, each a thin loop that
+//! performs the I/O of `ftp-driver`'s session driver, with disk storage
+//! from `ftp-fs` and accounts from `ftp-accounts`. The `ftpd` binary wraps
+//! it with a command line (feature `cli`).
 //!
-//! [`client::Client`] is an async FTP client on the same engine as
-//! `ftp-std`'s blocking one, streaming from any `AsyncRead` and into any
-//! `AsyncWrite`.
+//! [`client::Client`] is an async FTP client on the same engine and client
+//! driver as `ftp-std`'s blocking one, streaming from any `AsyncRead` and
+//! into any `AsyncWrite`. A program that only needs the client depends on
+//! this crate with `default-features = false`.
 
 pub mod client;
 #[cfg(feature = "server")]

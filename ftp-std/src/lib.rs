@@ -1,13 +1,19 @@
 //! Blocking adapter: drives the `ftp-proto` engine over `std::net` sockets.
 //!
-//! [`server::serve`] runs an FTP server with a thread per session, on the
-//! same engine, storage and transfer loop as the async server in
-//! `ftp-smol` (see `examples/server.rs`).
+//! `server::serve` (feature `server`, on by default) runs an FTP server
+//! with a thread per session, on the same session driver, storage and
+//! transfer loop as the async server in `ftp-smol` (see
+//! `examples/server.rs`).
 //!
 //! [`Client`] is a blocking FTP client: connect (host names, IPv4, IPv6),
 //! log in, list, download into any `Write`, upload from any `Read`, in
 //! passive or active mode, with timeouts and a progress callback. The
-//! `ftpc` binary wraps it with a command line.
+//! `ftpc` binary wraps it with a command line (feature `cli`).
+//!
+//! A program that only needs the client depends on this crate with
+//! `default-features = false`: neither the server's storage and accounts
+//! (cap-std, argon2) nor the binary's dependencies (clap, indicatif) come
+//! along.
 //!
 //! ```no_run
 //! use ftp_std::{Client, Options};
