@@ -473,3 +473,106 @@ impl Drop for SessionDriver {
         tracing::info!(peer = %self.peer, "session end");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::SessionLimits;
+    use crate::server::Settings;
+    use ftp_proto::server::ServerConfig;
+
+    /// A driver for an anonymous session over a temporary root.
+    fn driver(root: &std::path::Path) -> SessionDriver {
+        let settings = Settings {
+            engine: Arc::new(ServerConfig {
+                allow_anonymous: true,
+                ..ServerConfig::default()
+            }),
+            root: root.to_path_buf(),
+            ..Settings::default()
+        };
+        let backend = Arc::new(Backend::new(Arc::new(settings)).unwrap());
+        let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let permit = SessionLimits::new(10, 10).try_acquire(peer.ip());
+        assert!(permit.is_some());
+        SessionDriver::new(
+            backend,
+            peer,
+            "127.0.0.1:21".parse().unwrap(),
+            permit,
+            false,
+        )
+    }
+
+    /// Performs what needs no socket (jobs run in place) and returns the
+    /// rest, replies as text.
+    fn drain(driver: &mut SessionDriver) -> (String, Vec<Io>) {
+        let (mut replies, mut rest) = (String::new(), Vec::new());
+        while let Some(io) = driver.poll_io() {
+            match io {
+                Io::Send(bytes) => replies.push_str(&String::from_utf8_lossy(&bytes)),
+                Io::Run(job) => driver.job_done(job.run()),
+                other @ (Io::Listen(..)
+                | Io::StopListening
+                | Io::Connect(_)
+                | Io::Transfer(_)
+                | Io::Close) => rest.push(other),
+            }
+        }
+        (replies, rest)
+    }
+
+    fn listening(io: &[Io]) -> Generation {
+        match io {
+            [Io::Listen(_, generation)] => *generation,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_failed_passive_accept_closes_the_listener_and_stale_reports_are_dropped() {
+        let root = tempfile::tempdir().unwrap();
+        let mut driver = driver(root.path());
+        driver.control_input(b"USER anonymous\r\nPASS guest\r\nPASV\r\n");
+        let (replies, io) = drain(&mut driver);
+        assert!(replies.contains("227 "), "{replies}");
+        let first = listening(&io);
+
+        // Out of descriptors: the listener is closed, never retried at once.
+        let emfile = io::Error::from_raw_os_error(24);
+        driver.incoming(first, Err(emfile));
+        let (replies, io) = drain(&mut driver);
+        assert_eq!(replies, "");
+        assert!(matches!(io[..], [Io::StopListening]), "{io:?}");
+        // Reported again (a second accept was already running): nothing.
+        driver.incoming(first, Err(io::Error::from_raw_os_error(24)));
+        assert!(drain(&mut driver).1.is_empty());
+
+        // A connection for a listener since replaced is dropped, unseen.
+        driver.control_input(b"PASV\r\n");
+        let (_, io) = drain(&mut driver);
+        let second = listening(&io);
+        assert_ne!(first, second);
+        let stray = TcpListener::bind("127.0.0.1:0").unwrap();
+        let late = TcpStream::connect(stray.local_addr().unwrap()).unwrap();
+        driver.incoming(first, Ok((late, "127.0.0.1:40001".parse().unwrap())));
+        let (replies, io) = drain(&mut driver);
+        assert_eq!((replies.as_str(), io.len()), ("", 0));
+    }
+
+    #[test]
+    fn logout_drops_the_storage_and_storage_needs_a_login() {
+        let root = tempfile::tempdir().unwrap();
+        let mut driver = driver(root.path());
+        driver.control_input(b"USER anonymous\r\nPASS guest\r\n");
+        drain(&mut driver);
+        assert!(driver.storage.is_some());
+        driver.control_input(b"REIN\r\n");
+        let (replies, _) = drain(&mut driver);
+        assert!(replies.starts_with("220 "), "{replies}");
+        assert!(driver.storage.is_none());
+        driver.control_input(b"STAT /\r\n");
+        let (replies, _) = drain(&mut driver);
+        assert!(replies.starts_with("530 "), "{replies}");
+    }
+}
