@@ -327,42 +327,91 @@ pub fn workspace_binary(package: &str, name: &str) -> PathBuf {
     target.join("debug").join(name)
 }
 
+/// A control connection driven by hand, for what no real client does.
+pub struct RawControl {
+    pub stream: std::net::TcpStream,
+    /// Everything received so far.
+    replies: String,
+}
+
+impl RawControl {
+    /// Connects and waits for the greeting.
+    pub fn connect(address: SocketAddr) -> RawControl {
+        let stream = std::net::TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut control = RawControl {
+            stream,
+            replies: String::new(),
+        };
+        control.wait_for(&["220"]);
+        control
+    }
+
+    pub fn send(&mut self, text: &str) {
+        use std::io::Write;
+        self.stream.write_all(text.as_bytes()).unwrap();
+    }
+
+    /// Waits until a reply line starts with one of `codes`; returns all
+    /// that was received so far.
+    pub fn wait_for(&mut self, codes: &[&str]) -> String {
+        use std::io::Read;
+        let mut buffer = [0u8; 512];
+        while !self
+            .replies
+            .lines()
+            .any(|l| codes.iter().any(|code| l.starts_with(code)))
+        {
+            let n = self.stream.read(&mut buffer).unwrap_or_else(|error| {
+                panic!("waiting for {codes:?}: {error}; got {:?}", self.replies)
+            });
+            assert!(
+                n > 0,
+                "closed while waiting for {codes:?}: {}",
+                self.replies
+            );
+            self.replies
+                .push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+        self.replies.clone()
+    }
+
+    /// Logs in as [`USER`].
+    pub fn login(&mut self) {
+        self.send(&format!("USER {USER}\r\nPASS {PASSWORD}\r\n"));
+        self.wait_for(&["230"]);
+    }
+
+    /// EPSV, and a data connection to the port it names.
+    pub fn epsv_connect(&mut self) -> std::net::TcpStream {
+        self.replies.clear();
+        self.send("EPSV\r\n");
+        let text = self.wait_for(&["229"]);
+        let port: u16 = text
+            .split("(|||")
+            .nth(1)
+            .and_then(|t| t.split('|').next())
+            .and_then(|p| p.parse().ok())
+            .expect("229 port");
+        let ip = self.stream.peer_addr().unwrap().ip();
+        std::net::TcpStream::connect((ip, port)).unwrap()
+    }
+}
+
 /// Logs in as [`USER`] over a raw control connection, sends `setup` (e.g.
 /// `TYPE A`), retrieves `path` in EPSV mode and returns the data
 /// connection's bytes exactly as they came over the wire.
 pub fn wire_download(address: SocketAddr, setup: &str, path: &str) -> Vec<u8> {
-    use std::io::{Read, Write};
-    use std::net::TcpStream;
-    let mut control = TcpStream::connect(address).unwrap();
-    control
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut replies = String::new();
-    let mut read_until = |control: &mut TcpStream, code: &str| {
-        let mut buffer = [0u8; 512];
-        while !replies.lines().any(|l| l.starts_with(code)) {
-            let n = control.read(&mut buffer).expect("a reply");
-            assert!(n > 0, "closed while waiting for {code}: {replies}");
-            replies.push_str(&String::from_utf8_lossy(&buffer[..n]));
-        }
-        replies.clone()
-    };
-    read_until(&mut control, "220");
-    let login = format!("USER {USER}\r\nPASS {PASSWORD}\r\n{setup}\r\nEPSV\r\n");
-    control.write_all(login.as_bytes()).unwrap();
-    let text = read_until(&mut control, "229");
-    let port: u16 = text
-        .split("(|||")
-        .nth(1)
-        .and_then(|t| t.split('|').next())
-        .and_then(|p| p.parse().ok())
-        .expect("229 port");
-    let mut data = TcpStream::connect((address.ip(), port)).unwrap();
-    control
-        .write_all(format!("RETR {path}\r\n").as_bytes())
-        .unwrap();
+    use std::io::Read;
+    let mut control = RawControl::connect(address);
+    control.login();
+    control.send(&format!("{setup}\r\n"));
+    let mut data = control.epsv_connect();
+    control.send(&format!("RETR {path}\r\n"));
     let mut received = Vec::new();
     data.read_to_end(&mut received).unwrap();
-    read_until(&mut control, "226");
+    control.wait_for(&["226"]);
     received
 }

@@ -6,8 +6,7 @@
 
 use ftp_std::proto::client::{ClientConfig, DataMode, StoreMode};
 use ftp_tests::*;
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -430,50 +429,17 @@ fn client_vanishing_mid_upload_keeps_the_previous_content() {
             let context = format!("{server_kind:?} server, ipv6={ipv6}");
             let server = TestServer::start(server_kind, ipv6);
             server.put("keep.bin", b"previous content");
-            let mut control = TcpStream::connect(server.address).unwrap();
-            control
-                .set_read_timeout(Some(Duration::from_secs(10)))
-                .unwrap();
-            let mut replies = String::new();
-            // Waits for a reply line that starts with any of `codes`.
-            let mut read_until = |control: &mut TcpStream, codes: &[&str]| {
-                let mut buffer = [0u8; 512];
-                while !replies
-                    .lines()
-                    .any(|l| codes.iter().any(|code| l.starts_with(code)))
-                {
-                    let n = control.read(&mut buffer).unwrap_or_else(|error| {
-                        panic!("{context}: waiting for {codes:?}: {error}; got {replies:?}")
-                    });
-                    assert!(
-                        n > 0,
-                        "{context}: closed while waiting for {codes:?}: {replies}"
-                    );
-                    replies.push_str(&String::from_utf8_lossy(&buffer[..n]));
-                }
-                replies.clone()
-            };
-            read_until(&mut control, &["220"]);
-            control
-                .write_all(
-                    format!("USER {USER}\r\nPASS {PASSWORD}\r\nTYPE I\r\nEPSV\r\n").as_bytes(),
-                )
-                .unwrap();
-            let text = read_until(&mut control, &["229"]);
-            let port: u16 = text
-                .split("(|||")
-                .nth(1)
-                .and_then(|t| t.split('|').next())
-                .and_then(|p| p.parse().ok())
-                .expect("229 port");
-            let mut data = TcpStream::connect((server.address.ip(), port)).unwrap();
-            control.write_all(b"STOR keep.bin\r\n").unwrap();
+            let mut control = RawControl::connect(server.address);
+            control.login();
+            control.send("TYPE I\r\n");
+            let mut data = control.epsv_connect();
+            control.send("STOR keep.bin\r\n");
             // 125 when the data connection was open before STOR, else 150.
-            read_until(&mut control, &["125", "150"]);
+            control.wait_for(&["125", "150"]);
             data.write_all(&random_bytes(2 << 20, 14)).unwrap();
             // Vanish: both connections reset (RST, not FIN: a FIN on the data
             // connection is how a STREAM-mode upload ends), no QUIT.
-            for socket in [&control, &data] {
+            for socket in [&control.stream, &data] {
                 socket2::SockRef::from(socket)
                     .set_linger(Some(Duration::ZERO))
                     .unwrap();
