@@ -13,18 +13,30 @@
 //! To abort, another thread calls [`AbortHandle::abort`]: it marks the
 //! transfer aborted and shuts the data socket down, which wakes the loop out
 //! of any blocking read or write.
+//!
+//! Under PROT P the bytes go through the engine's TLS codec
+//! ([`ftp_proto::tls::TlsCodec`]), which decides whether the connection is
+//! acceptable (the handshake, the session it resumes); the loop moves
+//! ciphertext. A download ends with `close_notify`; an upload that ends
+//! without one is reported truncated, never complete.
 
 use bytes::Bytes;
 use ftp_fs::{OpenedFile, Upload, storage_error};
 use ftp_proto::ascii::{AsciiDecoder, AsciiEncoder};
 use ftp_proto::server::TransferError;
+use ftp_proto::tls::TlsCodec;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// Buffer size for both directions: large enough for loopback speed.
 const BUFFER: usize = 256 * 1024;
+
+/// How long a data connection's TLS handshake, or the peer's close after a
+/// protected download, may take.
+const TLS_WAIT: Duration = Duration::from_secs(30);
 
 /// Stops a running transfer from another thread.
 #[derive(Debug, Clone)]
@@ -57,6 +69,8 @@ pub struct Transfer {
     data: TcpStream,
     ascii: bool,
     aborted: Arc<AtomicBool>,
+    /// PROT P: the data connection's TLS (boxed: over a kilobyte).
+    tls: Option<Box<TlsCodec>>,
 }
 
 impl Transfer {
@@ -66,7 +80,9 @@ impl Transfer {
         payload: Payload,
         data: TcpStream,
         ascii: bool,
+        tls: Option<TlsCodec>,
     ) -> io::Result<(Transfer, AbortHandle)> {
+        let tls = tls.map(Box::new);
         let aborted = Arc::new(AtomicBool::new(false));
         let handle = AbortHandle {
             aborted: aborted.clone(),
@@ -78,6 +94,7 @@ impl Transfer {
                 data,
                 ascii,
                 aborted,
+                tls,
             },
             handle,
         ))
@@ -87,13 +104,18 @@ impl Transfer {
     /// read whole when opened) as those bytes, in their wire form, with
     /// the data connection and what reports the outcome: an async adapter
     /// writes them on its own event loop instead of calling [`Transfer::run`]
-    /// on a blocking thread. Any other transfer comes back unchanged.
+    /// on a blocking thread. Any other transfer comes back unchanged, a
+    /// protected one too (its handshake runs in the loop).
     pub fn into_memory(self) -> Result<(Bytes, TcpStream, TransferEnd), Transfer> {
+        if self.tls.is_some() {
+            return Err(self);
+        }
         let Transfer {
             payload,
             data,
             ascii,
             aborted,
+            tls,
         } = self;
         match wire_bytes(payload, ascii) {
             Ok(bytes) => Ok((bytes, data, TransferEnd { aborted })),
@@ -102,6 +124,7 @@ impl Transfer {
                 data,
                 ascii,
                 aborted,
+                tls,
             }),
         }
     }
@@ -114,8 +137,15 @@ impl Transfer {
             mut data,
             ascii,
             aborted,
+            tls,
         } = self;
         let end = TransferEnd { aborted };
+        if let Some(codec) = tls {
+            let mut moved = 0;
+            let result = Protected::new(*codec, &mut data).run(payload, ascii, &end, &mut moved);
+            let _ = data.shutdown(Shutdown::Both);
+            return (moved, end.outcome(result));
+        }
         let streamed = match wire_bytes(payload, ascii) {
             Ok(bytes) => {
                 let written = data.write_all(&bytes);
@@ -197,6 +227,166 @@ impl TransferEnd {
                 Err(TransferError::Aborted)
             }
             other => other,
+        }
+    }
+}
+
+/// A data connection under TLS: ciphertext on the socket, plaintext for
+/// the file.
+struct Protected<'a> {
+    codec: TlsCodec,
+    data: &'a mut TcpStream,
+    ciphertext: Vec<u8>,
+}
+
+fn tls_failed(error: ftp_proto::tls::TlsError) -> TransferError {
+    TransferError::Tls(error.to_string())
+}
+
+impl<'a> Protected<'a> {
+    fn new(codec: TlsCodec, data: &'a mut TcpStream) -> Protected<'a> {
+        Protected {
+            codec,
+            data,
+            ciphertext: Vec::new(),
+        }
+    }
+
+    /// Sends what the codec has to send.
+    fn flush(&mut self) -> Result<(), TransferError> {
+        self.ciphertext.clear();
+        self.codec.transmit(&mut self.ciphertext);
+        self.data
+            .write_all(&self.ciphertext)
+            .map_err(|_| TransferError::ConnectionLost)
+    }
+
+    /// Reads ciphertext into the codec; `Ok(false)` at the end of the TCP
+    /// stream.
+    fn read(&mut self, buffer: &mut [u8]) -> Result<bool, TransferError> {
+        let n = loop {
+            match self.data.read(buffer) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return Err(TransferError::ConnectionLost),
+            }
+        };
+        if n == 0 {
+            return Ok(false);
+        }
+        let received = self.codec.receive(buffer.get(..n).unwrap_or_default());
+        // An alert for the peer, tickets, a key update.
+        let flushed = self.flush();
+        received.map_err(tls_failed)?;
+        flushed.map(|()| true)
+    }
+
+    fn run(
+        mut self,
+        payload: Payload,
+        ascii: bool,
+        end: &TransferEnd,
+        moved: &mut u64,
+    ) -> Result<(), TransferError> {
+        let mut buffer = vec![0; BUFFER];
+        let _ = self.data.set_read_timeout(Some(TLS_WAIT));
+        while self.codec.is_handshaking() {
+            self.flush()?;
+            if !self.read(&mut buffer)? {
+                return Err(TransferError::Tls("closed during the handshake".into()));
+            }
+        }
+        self.flush()?;
+        let _ = self.data.set_read_timeout(None);
+        match payload {
+            Payload::Listing(bytes) => self.send(&bytes, moved)?,
+            Payload::File(OpenedFile::Loaded(bytes)) if ascii => {
+                let mut wire = Vec::with_capacity(bytes.len() + bytes.len() / 8);
+                AsciiEncoder::new().encode(&bytes, &mut wire);
+                self.send(&wire, moved)?;
+            }
+            Payload::File(OpenedFile::Loaded(bytes)) => self.send(&bytes, moved)?,
+            Payload::File(OpenedFile::Read(mut file)) => {
+                let mut wire = Vec::new();
+                let mut encoder = AsciiEncoder::new();
+                loop {
+                    let n = match file.read(&mut buffer) {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(TransferError::Storage(storage_error(&e))),
+                    };
+                    let chunk = buffer.get(..n).unwrap_or_default();
+                    if ascii {
+                        wire.clear();
+                        encoder.encode(chunk, &mut wire);
+                        self.send(&wire, moved)?;
+                    } else {
+                        self.send(chunk, moved)?;
+                    }
+                }
+            }
+            Payload::File(OpenedFile::Write(mut upload)) => {
+                self.receive_into(upload.file(), ascii, &mut buffer, moved)?;
+                if end.aborted.load(Ordering::SeqCst) {
+                    return Err(TransferError::Aborted);
+                }
+                return upload
+                    .commit()
+                    .map_err(|e| TransferError::Storage(storage_error(&e)));
+            }
+        }
+        // The end of a protected download: close_notify, then wait for the
+        // client to close, so that no reset cuts the last records.
+        self.codec.close();
+        self.flush()?;
+        let _ = self.data.shutdown(Shutdown::Write);
+        let _ = self.data.set_read_timeout(Some(TLS_WAIT));
+        while let Ok(true) = self.read(&mut buffer) {}
+        Ok(())
+    }
+
+    fn send(&mut self, plaintext: &[u8], moved: &mut u64) -> Result<(), TransferError> {
+        self.codec.send(plaintext).map_err(tls_failed)?;
+        self.flush()?;
+        *moved += plaintext.len() as u64;
+        Ok(())
+    }
+
+    /// An upload: plaintext into `file` until the client's close_notify.
+    fn receive_into(
+        &mut self,
+        file: &mut std::fs::File,
+        ascii: bool,
+        buffer: &mut [u8],
+        moved: &mut u64,
+    ) -> Result<(), TransferError> {
+        let mut decoder = AsciiDecoder::new();
+        let mut local = Vec::new();
+        loop {
+            let more = self.read(buffer)?;
+            let plaintext = self.codec.take_plaintext();
+            *moved += plaintext.len() as u64;
+            let bytes: &[u8] = if ascii {
+                local.clear();
+                decoder.decode(&plaintext, &mut local);
+                if self.codec.peer_closed() {
+                    decoder.finish(&mut local);
+                }
+                &local
+            } else {
+                &plaintext
+            };
+            file.write_all(bytes)
+                .map_err(|e| TransferError::Storage(storage_error(&e)))?;
+            if self.codec.peer_closed() {
+                self.codec.close();
+                let _ = self.flush();
+                return Ok(());
+            }
+            if !more {
+                return Err(TransferError::Truncated);
+            }
         }
     }
 }

@@ -25,6 +25,7 @@
 //! | [`listing`] | LIST, NLST and MLSx output | 959 §4.1.3, 3659 §7 |
 //! | [`ascii`] | the TYPE A line-ending codec for data streams | 959 §3.1.1.1 |
 //! | [`timeval`] | `time-val` and `ls -l` dates, from caller-supplied times | 3659 §2.3 |
+//! | `tls` (feature `tls`, on by default) | TLS through rustls on in-memory buffers: control and data connections, session reuse | 4217 |
 //!
 //! # The server engine
 //!
@@ -88,6 +89,8 @@ pub mod reply;
 pub mod server;
 pub mod storage;
 pub mod timeval;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use command::{Command, CommandError};
 pub use encode::EncodeError;

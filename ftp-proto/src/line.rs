@@ -138,6 +138,13 @@ impl LineDecoder {
         self.raw.extend_from_slice(bytes);
     }
 
+    /// Drops every byte pushed and not yet decoded, and the partial line:
+    /// what came in clear after AUTH TLS is never read as commands.
+    pub fn clear(&mut self) {
+        let max_line = self.max_line;
+        *self = LineDecoder::new(max_line);
+    }
+
     /// Bytes pushed and not yet decoded, plus the partial line held.
     pub fn buffered(&self) -> usize {
         self.raw.len() + self.line.len() + usize::from(self.pending_cr)

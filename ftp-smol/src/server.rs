@@ -68,11 +68,32 @@ pub async fn serve(
     settings: Arc<Settings>,
     shutdown: Shutdown,
 ) -> io::Result<()> {
+    serve_listener(executor, listener, false, settings, shutdown).await
+}
+
+/// As [`serve`], for implicit FTPS (port 990 by custom): TLS from the
+/// first byte, with the certificate of the engine's settings.
+pub async fn serve_implicit_tls(
+    executor: Arc<Executor<'static>>,
+    listener: TcpListener,
+    settings: Arc<Settings>,
+    shutdown: Shutdown,
+) -> io::Result<()> {
+    serve_listener(executor, listener, true, settings, shutdown).await
+}
+
+async fn serve_listener(
+    executor: Arc<Executor<'static>>,
+    listener: TcpListener,
+    implicit_tls: bool,
+    settings: Arc<Settings>,
+    shutdown: Shutdown,
+) -> io::Result<()> {
     let listener = Async::new(listener)?;
     let local_listen = listener.get_ref().local_addr()?;
     let limits = SessionLimits::new(settings.max_sessions, settings.max_sessions_per_address);
     let backend = Arc::new(Backend::new(settings.clone())?);
-    tracing::info!(address = %local_listen, root = %settings.root.display(), "listening");
+    tracing::info!(address = %local_listen, root = %settings.root.display(), implicit_tls, "listening");
     let mut sessions = Vec::new();
     loop {
         let accepted = async { Some(listener.accept().await) }
@@ -93,7 +114,14 @@ pub async fn serve(
         };
         let permit = limits.try_acquire(peer.ip());
         sessions.retain(|task: &smol::Task<()>| !task.is_finished());
-        let session = run_session(stream, peer, permit, backend.clone(), shutdown.clone());
+        let session = run_session(
+            stream,
+            peer,
+            permit,
+            implicit_tls,
+            backend.clone(),
+            shutdown.clone(),
+        );
         sessions.push(executor.spawn(session));
     }
     tracing::info!(address = %local_listen, sessions = sessions.len(), "stopping");
@@ -131,6 +159,7 @@ async fn run_session(
     stream: Async<TcpStream>,
     peer: SocketAddr,
     permit: Option<SessionPermit>,
+    implicit_tls: bool,
     backend: Arc<Backend>,
     shutdown: Shutdown,
 ) {
@@ -138,7 +167,9 @@ async fn run_session(
         return;
     };
     let _ = net::prepare_control(stream.get_ref());
-    let mut driver = SessionDriver::new(backend, peer, local, permit, shutdown.is_triggered());
+    let stopping = shutdown.is_triggered();
+    let mut driver =
+        SessionDriver::on_listener(backend, peer, local, permit, stopping, implicit_tls);
     let mut task = SessionTask {
         control: stream,
         listener: None,

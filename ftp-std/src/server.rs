@@ -103,6 +103,25 @@ impl Shutdown {
 /// Serves FTP on `listener` until `shutdown` triggers, one thread per
 /// session. Returns once every session has ended.
 pub fn serve(listener: TcpListener, settings: Arc<Settings>, shutdown: Shutdown) -> io::Result<()> {
+    serve_listener(listener, false, settings, shutdown)
+}
+
+/// As [`serve`], for implicit FTPS (port 990 by custom): TLS from the
+/// first byte, with the certificate of the engine's settings.
+pub fn serve_implicit_tls(
+    listener: TcpListener,
+    settings: Arc<Settings>,
+    shutdown: Shutdown,
+) -> io::Result<()> {
+    serve_listener(listener, true, settings, shutdown)
+}
+
+fn serve_listener(
+    listener: TcpListener,
+    implicit_tls: bool,
+    settings: Arc<Settings>,
+    shutdown: Shutdown,
+) -> io::Result<()> {
     let local = listener.local_addr()?;
     if let Ok(mut listeners) = shutdown.listeners.lock() {
         listeners.push(local);
@@ -113,7 +132,7 @@ pub fn serve(listener: TcpListener, settings: Arc<Settings>, shutdown: Shutdown)
     }
     let backend = Arc::new(Backend::new(settings.clone())?);
     let limits = SessionLimits::new(settings.max_sessions, settings.max_sessions_per_address);
-    tracing::info!(address = %local, root = %settings.root.display(), "listening");
+    tracing::info!(address = %local, root = %settings.root.display(), implicit_tls, "listening");
     let mut sessions: Vec<thread::JoinHandle<()>> = Vec::new();
     while !shutdown.is_triggered() {
         let (stream, peer) = match listener.accept() {
@@ -133,7 +152,7 @@ pub fn serve(listener: TcpListener, settings: Arc<Settings>, shutdown: Shutdown)
         sessions.retain(|t| !t.is_finished());
         let spawned = thread::Builder::new()
             .name(format!("ftp {peer}"))
-            .spawn(move || run_session(stream, peer, permit, backend, &shutdown));
+            .spawn(move || run_session(stream, peer, permit, implicit_tls, backend, &shutdown));
         match spawned {
             Ok(handle) => sessions.push(handle),
             Err(error) => tracing::warn!(%error, "cannot start a session thread"),
@@ -207,6 +226,7 @@ fn run_session(
     control: TcpStream,
     peer: SocketAddr,
     permit: Option<SessionPermit>,
+    implicit_tls: bool,
     backend: Arc<Backend>,
     shutdown: &Shutdown,
 ) {
@@ -214,7 +234,9 @@ fn run_session(
         return;
     };
     let _ = net::prepare_control(&control);
-    let mut driver = SessionDriver::new(backend, peer, local, permit, shutdown.is_triggered());
+    let stopping = shutdown.is_triggered();
+    let mut driver =
+        SessionDriver::on_listener(backend, peer, local, permit, stopping, implicit_tls);
     let (inputs, received) = mpsc::channel();
     let _registration = shutdown.register(inputs.clone());
     // One credit lets the reader read one chunk.

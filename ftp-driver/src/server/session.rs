@@ -28,7 +28,7 @@ use crate::transfer::{AbortHandle, Payload, Transfer};
 use bytes::Bytes;
 use ftp_fs::{DiskStorage, OpenedFile};
 use ftp_proto::server::{
-    Action, AuthError, Credentials, Event, Permissions, RequestId, Session, TransferError,
+    Action, AuthError, Credentials, DataTls, Event, Permissions, RequestId, Session, TransferError,
 };
 use ftp_proto::storage::{Request, Response, StorageError};
 use std::collections::{HashMap, VecDeque};
@@ -179,9 +179,23 @@ impl SessionDriver {
         permit: Option<SessionPermit>,
         shutting_down: bool,
     ) -> SessionDriver {
+        Self::on_listener(backend, peer, local, permit, shutting_down, false)
+    }
+
+    /// As [`SessionDriver::new`], for a connection to a listener of
+    /// `implicit_tls` (TLS from the first byte, port 990 by custom) or not.
+    pub fn on_listener(
+        backend: Arc<Backend>,
+        peer: SocketAddr,
+        local: SocketAddr,
+        permit: Option<SessionPermit>,
+        shutting_down: bool,
+        implicit_tls: bool,
+    ) -> SessionDriver {
         let config = backend.settings().engine.clone();
         let now = clock::now();
         let session = match (&permit, shutting_down) {
+            (Some(_), false) if implicit_tls => Session::new_implicit(config, peer, local, now),
             (Some(_), false) => Session::new(config, peer, local, now),
             (_, true) => Session::refuse(config, peer, local, "Server shutting down.", now),
             (None, false) => Session::refuse(
@@ -413,11 +427,15 @@ impl SessionDriver {
                     generation: self.generation,
                 }));
             }
-            Action::Transfer { file, ascii, .. } => {
+            Action::Transfer {
+                file, ascii, tls, ..
+            } => {
                 let payload = self.files.remove(&file).map(Payload::File);
-                self.start_transfer(payload, ascii);
+                self.start_transfer(payload, ascii, tls);
             }
-            Action::SendListing(bytes) => self.start_transfer(Some(Payload::Listing(bytes)), false),
+            Action::SendListing { listing, tls } => {
+                self.start_transfer(Some(Payload::Listing(listing)), false, tls)
+            }
             Action::AbortTransfer => {
                 if let Some(abort) = &self.abort {
                     abort.abort();
@@ -445,10 +463,14 @@ impl SessionDriver {
         self.generation.0 += 1;
     }
 
-    fn start_transfer(&mut self, payload: Option<Payload>, ascii: bool) {
+    fn start_transfer(&mut self, payload: Option<Payload>, ascii: bool, tls: Option<DataTls>) {
+        let codec = match tls.map(|tls| tls.start()).transpose() {
+            Ok(codec) => codec,
+            Err(error) => return self.transfer_done(0, Err(TransferError::Tls(error.to_string()))),
+        };
         let started = match (payload, self.data.take()) {
             (Some(payload), Some(data)) => {
-                Transfer::new(payload, data, ascii).map_err(|e| e.to_string())
+                Transfer::new(payload, data, ascii, codec).map_err(|e| e.to_string())
             }
             _ => Err("no open file or data connection".to_string()),
         };

@@ -47,6 +47,20 @@ pub struct ServerConfig {
     /// and transfer, for [`Session::poll_notice`](super::Session::poll_notice).
     /// Off by default: nothing is recorded unless asked for.
     pub notices: bool,
+    /// FTPS (RFC 4217): the certificate that AUTH TLS and implicit TLS
+    /// use. `None`: AUTH answers 502 and FEAT offers no TLS.
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::tls::ServerTls>,
+    /// With TLS configured: USER and PASS of a non-anonymous user need TLS
+    /// first (530 otherwise), as vsftpd's `force_local_logins_ssl`.
+    pub tls_required_for_login: bool,
+    /// With TLS configured: a transfer on a protected control connection
+    /// needs PROT P (521 otherwise), as vsftpd's `force_local_data_ssl`.
+    pub tls_required_for_data: bool,
+    /// A protected data connection must resume its control connection's
+    /// TLS session (522 otherwise), as vsftpd's `require_ssl_reuse`. Off
+    /// for clients that never reuse sessions (Python's stock `FTP_TLS`).
+    pub tls_session_reuse_required: bool,
 }
 
 impl Default for ServerConfig {
@@ -66,6 +80,11 @@ impl Default for ServerConfig {
             max_line: crate::line::DEFAULT_MAX_LINE,
             max_buffered_input: 64 * 1024,
             notices: false,
+            #[cfg(feature = "tls")]
+            tls: None,
+            tls_required_for_login: true,
+            tls_required_for_data: true,
+            tls_session_reuse_required: true,
         }
     }
 }

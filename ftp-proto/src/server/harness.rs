@@ -323,7 +323,7 @@ impl Invariants {
             | Action::AcceptData
             | Action::RejectData
             | Action::Transfer { .. }
-            | Action::SendListing(_)
+            | Action::SendListing { .. }
             | Action::AbortTransfer
             | Action::CloseFile(_)
             | Action::CloseData => {}
@@ -346,6 +346,21 @@ impl Harness {
     }
 
     pub fn with_addresses(config: ServerConfig, peer: SocketAddr, local: SocketAddr) -> Harness {
+        Self::with_session(Session::new(Arc::new(config), peer, local, Timestamp::ZERO))
+    }
+
+    /// A harness around an implicit-TLS session.
+    #[cfg(feature = "tls")]
+    pub fn implicit(config: ServerConfig) -> Harness {
+        Self::with_session(Session::new_implicit(
+            Arc::new(config),
+            CLIENT.parse().unwrap(),
+            SERVER.parse().unwrap(),
+            Timestamp::ZERO,
+        ))
+    }
+
+    pub fn with_session(session: Session) -> Harness {
         let now = Timestamp::ZERO;
         let mut users = HashMap::new();
         users.insert(
@@ -361,7 +376,7 @@ impl Harness {
             .file("/pub/a.txt", b"hello\nworld\n")
             .file("/readme", b"read me");
         let mut h = Harness {
-            session: Session::new(Arc::new(config), peer, local, now),
+            session,
             now,
             fs,
             users,
@@ -490,7 +505,9 @@ impl Harness {
             Action::Authenticate { .. } => self.behaviour.auth,
             Action::ListenData { .. } => true,
             Action::ConnectData { .. } => self.behaviour.connect_succeeds,
-            Action::Transfer { .. } | Action::SendListing(_) => self.behaviour.transfers_complete,
+            Action::Transfer { .. } | Action::SendListing { .. } => {
+                self.behaviour.transfers_complete
+            }
             Action::Send(_)
             | Action::AcceptData
             | Action::RejectData
@@ -587,6 +604,7 @@ impl Harness {
                 file,
                 direction,
                 ascii,
+                ..
             } => {
                 let bytes = self.transfer(file, direction, ascii);
                 self.deliver(Event::TransferDone {
@@ -594,7 +612,7 @@ impl Harness {
                     result: Ok(()),
                 });
             }
-            Action::SendListing(listing) => {
+            Action::SendListing { listing, .. } => {
                 self.downloads.push(listing.to_vec());
                 self.deliver(Event::TransferDone {
                     bytes: listing.len() as u64,
@@ -672,7 +690,7 @@ impl Harness {
         let position = self
             .held
             .iter()
-            .position(|a| matches!(a, Action::Transfer { .. } | Action::SendListing(_)));
+            .position(|a| matches!(a, Action::Transfer { .. } | Action::SendListing { .. }));
         let action = self.held.remove(position.expect("a held transfer"));
         if let Action::Transfer {
             file, direction, ..
@@ -689,7 +707,7 @@ impl Harness {
         if self
             .held
             .iter()
-            .any(|a| matches!(a, Action::Transfer { .. } | Action::SendListing(_)))
+            .any(|a| matches!(a, Action::Transfer { .. } | Action::SendListing { .. }))
         {
             self.start_held_transfer();
         }

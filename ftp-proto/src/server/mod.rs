@@ -113,11 +113,26 @@ pub enum Direction {
     Upload,
 }
 
+/// The TLS protection of a data connection ([`crate::tls::DataTls`]), or,
+/// built without the `tls` feature, nothing: no value exists.
+#[cfg(feature = "tls")]
+pub use crate::tls::DataTls;
+/// Built without the `tls` feature: no data connection is protected.
+#[cfg(not(feature = "tls"))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataTls {}
+
 /// Why a transfer did not complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransferError {
     /// The data connection broke (426).
     ConnectionLost,
+    /// A protected data connection ended without TLS `close_notify`: what
+    /// came may be cut short (426, never 226).
+    Truncated,
+    /// The data connection's TLS failed, or did not resume the control
+    /// connection's session (522).
+    Tls(String),
     /// Stopped by [`Action::AbortTransfer`] (426).
     Aborted,
     /// The file could not be read or written (451, or 552 for a full disk
@@ -176,10 +191,17 @@ pub enum Action {
         direction: Direction,
         /// TYPE A: translate line ends with [`crate::ascii`].
         ascii: bool,
+        /// PROT P: run the data connection through this TLS.
+        tls: Option<DataTls>,
     },
     /// Write a listing to the data connection, then close it; answer with
     /// [`Event::TransferDone`].
-    SendListing(Bytes),
+    SendListing {
+        /// The listing, formatted.
+        listing: Bytes,
+        /// PROT P: run the data connection through this TLS.
+        tls: Option<DataTls>,
+    },
     /// Stop the running transfer; it still reports [`Event::TransferDone`].
     AbortTransfer,
     /// Drop a file opened for a transfer that will not run.

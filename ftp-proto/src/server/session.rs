@@ -1,13 +1,13 @@
 //! The server session state machine.
 
 use super::{
-    Action, AuthError, Credentials, Direction, Event, Notice, Permissions, RequestId, ServerConfig,
-    TransferError,
+    Action, AuthError, Credentials, DataTls, Direction, Event, Notice, Permissions, RequestId,
+    ServerConfig, TransferError,
 };
 use crate::clock::Timestamp;
 use crate::command::{
-    Command, EpsvArgument, FileStructure, HostName, Password, TextFormat, TransferMode,
-    TransferType, Verb,
+    AuthMechanism, Command, EpsvArgument, FileStructure, HostName, Password, ProtectionLevel,
+    TextFormat, TransferMode, TransferType, Verb,
 };
 use crate::hostport;
 use crate::line::{ControlItem, LineDecoder};
@@ -123,6 +123,9 @@ struct Transfer {
     /// When waiting for the data connection gives up (425).
     deadline: Option<Timestamp>,
     abort: bool,
+    /// ABORs that came while the first one was stopping the transfer:
+    /// each gets its reply once it has stopped.
+    more_aborts: u32,
     quit: bool,
     /// When the transfer command was accepted, for [`Notice::TransferFinished`].
     accepted_at: Timestamp,
@@ -154,6 +157,29 @@ pub struct Session {
     idle_deadline: Timestamp,
     closed: bool,
     notices: VecDeque<Notice>,
+    security: Security,
+    /// The control connection's TLS, from AUTH TLS (or the first byte, for
+    /// implicit TLS) on: every byte in and out goes through it.
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsCodec>,
+}
+
+/// Where RFC 4217's negotiation stands.
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
+struct Security {
+    /// AUTH TLS was accepted (or the connection is implicitly TLS).
+    auth: bool,
+    /// PBSZ came after AUTH.
+    pbsz: bool,
+    /// PROT P: data connections run TLS.
+    private_data: bool,
+    /// Implicit TLS: the greeting waits for the handshake.
+    greeting_pending: bool,
+    /// Names this control connection's TLS sessions: a data connection
+    /// must resume one that carries it. The connection's addresses and
+    /// start: no two connections at once have the same.
+    token: Bytes,
 }
 
 use crate::hostport::canonical_ip as canonical;
@@ -238,9 +264,49 @@ impl Session {
             next_id: 0,
             closed: false,
             notices: VecDeque::new(),
+            security: Security {
+                token: Bytes::from(format!("{peer}/{local}/{now:?}")),
+                ..Security::default()
+            },
+            #[cfg(feature = "tls")]
+            tls: None,
         };
         let banner = session.config.banner.clone();
         session.reply(ReplyCode::SERVICE_READY, banner);
+        session
+    }
+
+    /// A session on an implicit-TLS connection (port 990 by custom): TLS
+    /// from the first byte, the greeting once the handshake is done, PBSZ 0
+    /// and PROT P in force. Without TLS configured, the connection is
+    /// refused with 421 (in clear: there is no other way to say it).
+    #[cfg(feature = "tls")]
+    pub fn new_implicit(
+        config: Arc<ServerConfig>,
+        peer: SocketAddr,
+        local: SocketAddr,
+        now: Timestamp,
+    ) -> Session {
+        let mut session = Session::new(config, peer, local, now);
+        session.actions.clear();
+        session.notices.clear();
+        let codec = match &session.config.tls {
+            Some(tls) => tls.control_codec(&session.security.token),
+            None => Err(crate::tls::TlsError::Config("no certificate".into())),
+        };
+        match codec {
+            Ok(codec) => {
+                session.tls = Some(codec);
+                session.security.auth = true;
+                session.security.pbsz = true;
+                session.security.private_data = true;
+                session.security.greeting_pending = true;
+            }
+            Err(_) => {
+                session.reply(ReplyCode::SERVICE_NOT_AVAILABLE, "TLS is not configured.");
+                session.close();
+            }
+        }
         session
     }
 
@@ -249,6 +315,58 @@ impl Session {
         if self.closed {
             return;
         }
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return self.handle_protected_input(bytes, now);
+        }
+        self.handle_plaintext(bytes, now);
+    }
+
+    /// Ciphertext from a protected control connection: decrypted, then
+    /// read as commands. A TLS failure (garbage instead of a ClientHello,
+    /// a broken record) ends the session at once, with no reply: there is
+    /// no protected way to send one (RFC 4217 §10.1).
+    #[cfg(feature = "tls")]
+    fn handle_protected_input(&mut self, bytes: &[u8], now: Timestamp) {
+        let Some(tls) = &mut self.tls else {
+            return;
+        };
+        let received = tls.receive(bytes);
+        let plaintext = tls.take_plaintext();
+        let peer_closed = tls.peer_closed();
+        let handshaking = tls.is_handshaking();
+        self.flush_tls();
+        if received.is_err() {
+            self.tls = None;
+            return self.close();
+        }
+        if self.security.greeting_pending && !handshaking {
+            self.security.greeting_pending = false;
+            let banner = self.config.banner.clone();
+            self.reply(ReplyCode::SERVICE_READY, banner);
+        }
+        if !plaintext.is_empty() {
+            self.handle_plaintext(&plaintext, now);
+        }
+        if peer_closed && !self.closed {
+            self.on_control_closed();
+        }
+    }
+
+    /// Sends what the control connection's TLS has to send.
+    #[cfg(feature = "tls")]
+    fn flush_tls(&mut self) {
+        let Some(tls) = &mut self.tls else {
+            return;
+        };
+        let mut out = Vec::new();
+        tls.transmit(&mut out);
+        if !out.is_empty() {
+            self.send_raw(Bytes::from(out));
+        }
+    }
+
+    fn handle_plaintext(&mut self, bytes: &[u8], now: Timestamp) {
         if self.lines.buffered().saturating_add(bytes.len()) > self.config.max_buffered_input {
             self.reply(ReplyCode::SERVICE_NOT_AVAILABLE, "Too much unread input.");
             self.close();
@@ -392,7 +510,20 @@ impl Session {
         self.actions.push_back(action);
     }
 
+    /// Control-connection output, through TLS when it is on.
     fn send(&mut self, bytes: Bytes) {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &mut self.tls {
+            if tls.send(&bytes).is_ok() {
+                self.flush_tls();
+            }
+            return;
+        }
+        self.send_raw(bytes);
+    }
+
+    /// Bytes for the control connection as they are.
+    fn send_raw(&mut self, bytes: Bytes) {
         if let Some(Action::Send(previous)) = self.actions.back_mut() {
             let mut joined = BytesMut::with_capacity(previous.len() + bytes.len());
             joined.extend_from_slice(previous);
@@ -448,6 +579,11 @@ impl Session {
         if self.data != DataChannel::None {
             self.push(Action::CloseData);
             self.data = DataChannel::None;
+        }
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &mut self.tls {
+            tls.close();
+            self.flush_tls();
         }
         self.push(Action::Close);
         self.closed = true;
@@ -572,12 +708,16 @@ impl Session {
             }),
             Command::Host(host) => self.host(host),
             Command::Lang(tag) => self.lang(tag.as_deref()),
-            Command::Auth(_) => self.reply(ReplyCode::NOT_IMPLEMENTED, "TLS is not configured."),
+            Command::Auth(mechanism) => self.auth(&mechanism),
             Command::Adat(_) => {
                 self.reply(ReplyCode::BAD_SEQUENCE, "No security exchange in progress.")
             }
-            Command::Pbsz(_) => self.reply(ReplyCode::BAD_SEQUENCE, "PBSZ needs AUTH first."),
-            Command::Prot(_) => self.reply(ReplyCode::BAD_SEQUENCE, "PROT needs PBSZ first."),
+            Command::Pbsz(_) => self.pbsz(),
+            Command::Prot(level) => self.prot(level),
+            Command::Ccc if self.security.auth => self.reply(
+                ReplyCode::POLICY_DENIED,
+                "CCC refused: the control connection stays protected.",
+            ),
             Command::Ccc => self.reply(
                 ReplyCode::COMMAND_PROTECTION_DENIED,
                 "Command channel is not protected.",
@@ -735,6 +875,12 @@ impl Session {
     /// USER is always allowed, also when logged in: it restarts the login
     /// (RFC 959 §4.1.1).
     fn user(&mut self, user: Bytes) {
+        if !self.login_allowed_in_clear(&user) {
+            return self.reply(
+                ReplyCode::NOT_LOGGED_IN,
+                "Non-anonymous logins need TLS: send AUTH TLS first.",
+            );
+        }
         self.log_out();
         self.login = Login::NeedPassword { user };
         self.cwd = VirtualPath::root();
@@ -888,8 +1034,11 @@ impl Session {
     // ---- information ----------------------------------------------------
 
     fn feat(&mut self) {
-        let lines = vec![
-            b"Extensions supported:".to_vec(),
+        let mut lines = vec![b"Extensions supported:".to_vec()];
+        if self.tls_configured() {
+            lines.extend([b" AUTH TLS".to_vec(), b" PBSZ".to_vec(), b" PROT".to_vec()]);
+        }
+        lines.extend([
             b" EPRT".to_vec(),
             b" EPSV".to_vec(),
             b" HOST".to_vec(),
@@ -901,8 +1050,131 @@ impl Session {
             b" TVFS".to_vec(),
             b" UTF8".to_vec(),
             b"End".to_vec(),
-        ];
+        ]);
         self.reply_lines(ReplyCode::SYSTEM_STATUS, lines);
+    }
+
+    // ---- security (RFC 2228, RFC 4217) -----------------------------------
+
+    fn tls_configured(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.config.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+
+    /// Whether the control connection runs TLS now.
+    fn tls_active(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+
+    /// AUTH TLS (and its synonyms): 234 in clear, then TLS. Whatever came
+    /// after the AUTH line in clear is dropped unread: a man in the middle
+    /// could have put commands there (the STARTTLS injection class).
+    fn auth(&mut self, mechanism: &AuthMechanism) {
+        if !self.tls_configured() {
+            return self.reply(ReplyCode::NOT_IMPLEMENTED, "TLS is not configured.");
+        }
+        if self.security.auth {
+            return self.reply(ReplyCode::BAD_SEQUENCE, "TLS is already on.");
+        }
+        match mechanism {
+            AuthMechanism::Tls | AuthMechanism::TlsC | AuthMechanism::Ssl => {}
+            AuthMechanism::TlsP | AuthMechanism::Other(_) => {
+                return self.reply(
+                    ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                    "Only AUTH TLS is supported.",
+                );
+            }
+        }
+        #[cfg(feature = "tls")]
+        {
+            let codec = match &self.config.tls {
+                Some(tls) => tls.control_codec(&self.security.token),
+                None => return,
+            };
+            let Ok(codec) = codec else {
+                return self.reply(
+                    ReplyCode::SECURITY_RESOURCE_UNAVAILABLE,
+                    "TLS is not available now.",
+                );
+            };
+            // RFC 4217 §4.2: AUTH starts over as REIN would.
+            self.log_out();
+            self.rename_from = None;
+            self.reply(
+                ReplyCode::SECURITY_EXCHANGE_COMPLETE,
+                "Proceed with negotiation.",
+            );
+            self.lines.clear();
+            self.deferred.clear();
+            self.tls = Some(codec);
+            self.security.auth = true;
+        }
+    }
+
+    fn pbsz(&mut self) {
+        if !self.security.auth {
+            return self.reply(ReplyCode::BAD_SEQUENCE, "PBSZ needs AUTH first.");
+        }
+        // TLS protects streams, not buffers: the size is 0 whatever was
+        // asked (RFC 4217 §8).
+        self.security.pbsz = true;
+        self.reply(ReplyCode::COMMAND_OK, "PBSZ=0");
+    }
+
+    fn prot(&mut self, level: ProtectionLevel) {
+        if !self.security.auth {
+            return self.reply(ReplyCode::BAD_SEQUENCE, "PROT needs AUTH first.");
+        }
+        if !self.security.pbsz {
+            return self.reply(ReplyCode::BAD_SEQUENCE, "PROT needs PBSZ first.");
+        }
+        match level {
+            ProtectionLevel::Private => {
+                self.security.private_data = true;
+                self.reply(ReplyCode::COMMAND_OK, "Protection level set to Private.");
+            }
+            ProtectionLevel::Clear => {
+                self.security.private_data = false;
+                self.reply(ReplyCode::COMMAND_OK, "Protection level set to Clear.");
+            }
+            ProtectionLevel::Safe | ProtectionLevel::Confidential => self.reply(
+                ReplyCode::PROTECTION_LEVEL_NOT_SUPPORTED,
+                "Only PROT P and PROT C are supported.",
+            ),
+        }
+    }
+
+    /// Whether USER or PASS may go on: a non-anonymous login needs TLS
+    /// first when so configured.
+    fn login_allowed_in_clear(&self, user: &[u8]) -> bool {
+        !self.tls_configured()
+            || !self.config.tls_required_for_login
+            || self.tls_active()
+            || (self.config.allow_anonymous && is_anonymous(user))
+    }
+
+    /// The TLS of the next data connection, or `None` for a clear one.
+    fn data_tls(&self, direction: Option<Direction>) -> Option<DataTls> {
+        if !self.security.private_data {
+            return None;
+        }
+        #[cfg(feature = "tls")]
+        {
+            let tls = self.config.tls.as_ref()?;
+            let upload = direction == Some(Direction::Upload);
+            let token = self.security.token.clone();
+            Some(tls.data(upload, token, self.config.tls_session_reuse_required))
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = direction;
+            None
+        }
     }
 
     fn opts(&mut self, command: &[u8], options: Option<&[u8]>) {
@@ -1117,6 +1389,13 @@ impl Session {
 
     /// Checks that a transfer can start: a data connection is set up.
     fn data_ready(&mut self) -> bool {
+        if self.tls_active() && !self.security.private_data && self.config.tls_required_for_data {
+            self.reply(
+                ReplyCode::PROTECTION_LEVEL_REFUSED,
+                "Data connections must be protected: send PROT P.",
+            );
+            return false;
+        }
         if self.data == DataChannel::None {
             self.reply(
                 ReplyCode::CANT_OPEN_DATA_CONNECTION,
@@ -1229,6 +1508,7 @@ impl Session {
             started: false,
             deadline: None,
             abort: false,
+            more_aborts: 0,
             quit: false,
             accepted_at: now,
         };
@@ -1280,13 +1560,21 @@ impl Session {
         };
         transfer.started = true;
         transfer.deadline = None;
-        let action = match &transfer.payload {
-            Payload::File { id, direction } => Action::Transfer {
-                file: *id,
-                direction: *direction,
+        let (payload, action) = match &transfer.payload {
+            Payload::File { id, direction } => (Some((*id, *direction)), None),
+            Payload::Listing(bytes) => (None, Some(bytes.clone())),
+        };
+        let action = match (payload, action) {
+            (Some((file, direction)), _) => Action::Transfer {
+                file,
+                direction,
                 ascii,
+                tls: self.data_tls(Some(direction)),
             },
-            Payload::Listing(bytes) => Action::SendListing(bytes.clone()),
+            (None, listing) => Action::SendListing {
+                listing: listing.unwrap_or_default(),
+                tls: self.data_tls(None),
+            },
         };
         self.push(action);
     }
@@ -1305,6 +1593,9 @@ impl Session {
         self.reply(code, text);
         if transfer.abort {
             self.reply(ReplyCode::CLOSING_DATA_CONNECTION, "ABOR successful.");
+        }
+        for _ in 0..transfer.more_aborts {
+            self.reply(ReplyCode::DATA_CONNECTION_OPEN, "No transfer to ABOR.");
         }
         if transfer.quit {
             self.reply(ReplyCode::CLOSING_CONTROL_CONNECTION, "Goodbye.");
@@ -1385,6 +1676,14 @@ impl Session {
                 ReplyCode::TRANSFER_ABORTED,
                 "Connection closed; transfer aborted.",
             ),
+            Err(TransferError::Truncated) => self.reply(
+                ReplyCode::TRANSFER_ABORTED,
+                "Data connection closed without TLS close_notify; transfer truncated.",
+            ),
+            Err(TransferError::Tls(why)) => self.reply(
+                ReplyCode::NETWORK_PROTOCOL_NOT_SUPPORTED,
+                format!("TLS on the data connection failed: {why}."),
+            ),
             Err(TransferError::Storage(
                 StorageError::StorageFull | StorageError::QuotaExceeded,
             )) => self.reply(
@@ -1398,6 +1697,9 @@ impl Session {
         if transfer.abort {
             self.reply(ReplyCode::CLOSING_DATA_CONNECTION, "ABOR successful.");
         }
+        for _ in 0..transfer.more_aborts {
+            self.reply(ReplyCode::DATA_CONNECTION_OPEN, "No transfer to ABOR.");
+        }
         if transfer.quit {
             self.reply(ReplyCode::CLOSING_CONTROL_CONNECTION, "Goodbye.");
             self.close();
@@ -1407,7 +1709,9 @@ impl Session {
     fn abort(&mut self) {
         match &mut self.transfer {
             Some(transfer) if transfer.started => {
-                if !transfer.abort {
+                if transfer.abort {
+                    transfer.more_aborts += 1;
+                } else {
                     transfer.abort = true;
                     self.push(Action::AbortTransfer);
                 }

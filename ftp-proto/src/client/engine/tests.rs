@@ -294,7 +294,7 @@ impl Pair {
                 self.server_file = Some(file);
                 self.server_wants = Some(action);
             }
-            server::Action::SendListing(_) => self.server_wants = Some(action),
+            server::Action::SendListing { .. } => self.server_wants = Some(action),
             server::Action::AbortTransfer => {
                 if self.server_wants.take().is_some() {
                     self.server.handle_event(
@@ -327,7 +327,7 @@ impl Pair {
         self.server_wants = None;
         let wall = crate::timeval::from_unix_seconds(1_795_478_400);
         match (client, server) {
-            (Action::ReceiveListing, server::Action::SendListing(data)) => {
+            (Action::ReceiveListing, server::Action::SendListing { listing: data, .. }) => {
                 let len = data.len() as u64;
                 self.client
                     .handle_event(Event::ListingReceived { data, now: wall }, self.now);

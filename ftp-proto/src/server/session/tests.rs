@@ -262,7 +262,7 @@ fn commands_before_login() {
     check(&mut h, "OPTS UTF8 ON\r\n", "200 Always in UTF8 mode.\r\n");
     check(&mut h, "AUTH TLS\r\n", "502 TLS is not configured.\r\n");
     check(&mut h, "PBSZ 0\r\n", "503 PBSZ needs AUTH first.\r\n");
-    check(&mut h, "PROT P\r\n", "503 PROT needs PBSZ first.\r\n");
+    check(&mut h, "PROT P\r\n", "503 PROT needs AUTH first.\r\n");
     check(&mut h, "LANG EN\r\n", "200 Using EN.\r\n");
     assert!(h.exchange("FEAT\r\n").starts_with("211-"));
     assert!(h.exchange("HELP\r\n").starts_with("214-"));
@@ -1789,3 +1789,30 @@ fn shutting_down_aborts_a_running_transfer() {
 }
 
 mod properties;
+#[cfg(feature = "tls")]
+mod tls;
+
+/// Each ABOR gets its own reply, a second one sent while the first is
+/// still stopping the transfer too (found by the one-final-reply property).
+#[test]
+fn a_second_abor_during_an_abort_is_answered() {
+    let mut h = Harness::logged_in();
+    h.behaviour.transfers_complete = false;
+    passive(&mut h);
+    h.input("LIST\r\n");
+    h.start_held_transfer();
+    assert!(h.output().starts_with("125 "));
+    // The harness stops a transfer at once when told.
+    check(
+        &mut h,
+        "ABOR\r\nABOR\r\n",
+        "426 Connection closed; transfer aborted.\r\n226 ABOR successful.\r\n225 No transfer to ABOR.\r\n",
+    );
+    assert_eq!(
+        h.actions
+            .iter()
+            .filter(|a| matches!(a, Action::AbortTransfer))
+            .count(),
+        1
+    );
+}
