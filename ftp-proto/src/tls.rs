@@ -222,7 +222,11 @@ pub struct TlsSummary {
 }
 
 impl TlsCodec {
-    fn new(connection: rustls::Connection, resume: Option<Bytes>) -> TlsCodec {
+    fn new(mut connection: rustls::Connection, resume: Option<Bytes>) -> TlsCodec {
+        // The caller transmits after every send: what waits is at most the
+        // last chunk it sent, so no limit of rustls's own (64 KiB by
+        // default, which a larger chunk would overflow).
+        connection.set_buffer_limit(None);
         TlsCodec {
             connection,
             plaintext: Vec::new(),

@@ -54,6 +54,8 @@ pub struct TestServer {
     pub dir: tempfile::TempDir,
     stop: Box<dyn Fn() + Send + Sync>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// TLS from the first byte: URLs are `ftps://`.
+    pub implicit_tls: bool,
 }
 
 impl TestServer {
@@ -82,6 +84,44 @@ impl TestServer {
         Self::build(kind, ipv6, adjust, 2000, 2000)
     }
 
+    /// A server with FTPS: a certificate for 127.0.0.1, ::1 and localhost
+    /// signed by a test CA ([`TestServer::ca_file`]), made now; explicit
+    /// (AUTH TLS) or implicit. The engine's settings are adjusted after
+    /// the certificate is in.
+    pub fn start_tls(
+        kind: ServerKind,
+        ipv6: bool,
+        implicit: bool,
+        adjust: impl FnOnce(&mut ServerConfig),
+    ) -> TestServer {
+        let certificates = tempfile::tempdir().unwrap();
+        let (_, cert, key) = write_test_certificates(certificates.path());
+        let tls = ftp_driver::server::load_tls(&cert, &key).unwrap();
+        let mut server = Self::build_on(
+            kind,
+            ipv6,
+            |config| {
+                config.tls = Some(tls);
+                adjust(config);
+            },
+            2000,
+            2000,
+            implicit,
+        );
+        let dir = server.dir.path().join("tls");
+        std::fs::create_dir(&dir).unwrap();
+        for name in ["ca.pem", "cert.pem", "key.pem"] {
+            std::fs::copy(certificates.path().join(name), dir.join(name)).unwrap();
+        }
+        server.implicit_tls = implicit;
+        server
+    }
+
+    /// The test CA that signed an FTPS server's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("tls/ca.pem")
+    }
+
     /// Stops the server as Ctrl-C would: sessions end with 421, transfers
     /// are aborted.
     pub fn stop(&self) {
@@ -94,6 +134,17 @@ impl TestServer {
         adjust: impl FnOnce(&mut ServerConfig),
         total: usize,
         per_address: usize,
+    ) -> TestServer {
+        Self::build_on(kind, ipv6, adjust, total, per_address, false)
+    }
+
+    fn build_on(
+        kind: ServerKind,
+        ipv6: bool,
+        adjust: impl FnOnce(&mut ServerConfig),
+        total: usize,
+        per_address: usize,
+        implicit: bool,
     ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("root")).unwrap();
@@ -139,8 +190,22 @@ impl TestServer {
                     let helper_stop = stop_helper.clone();
                     let helper_thread =
                         std::thread::spawn(move || smol::block_on(helper.run(helper_stop.wait())));
-                    smol::block_on(executor.run(serve(executor.clone(), listener, settings, stop)))
-                        .unwrap();
+                    let served = if implicit {
+                        smol::block_on(executor.run(ftp_smol::server::serve_implicit_tls(
+                            executor.clone(),
+                            listener,
+                            settings,
+                            stop,
+                        )))
+                    } else {
+                        smol::block_on(executor.run(serve(
+                            executor.clone(),
+                            listener,
+                            settings,
+                            stop,
+                        )))
+                    };
+                    served.unwrap();
                     stop_helper.trigger();
                     helper_thread.join().unwrap();
                 });
@@ -150,7 +215,11 @@ impl TestServer {
                 let shutdown = ftp_std::server::Shutdown::new();
                 let stop = shutdown.clone();
                 let thread = std::thread::spawn(move || {
-                    ftp_std::server::serve(listener, settings, stop).unwrap()
+                    if implicit {
+                        ftp_std::server::serve_implicit_tls(listener, settings, stop).unwrap()
+                    } else {
+                        ftp_std::server::serve(listener, settings, stop).unwrap()
+                    }
                 });
                 (Box::new(move || shutdown.trigger()), thread)
             }
@@ -160,6 +229,7 @@ impl TestServer {
             dir,
             stop,
             thread: Some(thread),
+            implicit_tls: false,
         }
     }
 
@@ -177,8 +247,9 @@ impl TestServer {
     }
 
     pub fn url(&self, path: &str) -> String {
+        let scheme = if self.implicit_tls { "ftps" } else { "ftp" };
         format!(
-            "ftp://{}:{}@{}/{}",
+            "{scheme}://{}:{}@{}/{}",
             USER,
             PASSWORD.replace(' ', "%20"),
             self.url_host(),
@@ -187,7 +258,8 @@ impl TestServer {
     }
 
     pub fn anonymous_url(&self, path: &str) -> String {
-        format!("ftp://{}/{}", self.url_host(), path)
+        let scheme = if self.implicit_tls { "ftps" } else { "ftp" };
+        format!("{scheme}://{}/{}", self.url_host(), path)
     }
 
     /// Writes a file under the root.
@@ -414,4 +486,37 @@ pub fn wire_download(address: SocketAddr, setup: &str, path: &str) -> Vec<u8> {
     data.read_to_end(&mut received).unwrap();
     control.wait_for(&["226"]);
     received
+}
+
+/// Writes a test CA and a certificate for 127.0.0.1, ::1 and localhost
+/// signed by it, with its key, as `ca.pem`, `cert.pem` and `key.pem` in
+/// `dir`; returns their paths. rustls refuses a self-signed certificate
+/// that is its own CA as a server certificate, hence the two.
+pub fn write_test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "ftp-tests CA");
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
+    let mut leaf = rcgen::CertificateParams::new(names).unwrap();
+    leaf.distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    std::fs::write(&paths.0, ca_cert.pem()).unwrap();
+    std::fs::write(&paths.1, leaf_cert.pem()).unwrap();
+    std::fs::write(&paths.2, leaf_key.serialize_pem()).unwrap();
+    paths
 }

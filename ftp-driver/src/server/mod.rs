@@ -10,9 +10,10 @@ pub use session::{ConnectJob, Generation, Io, Job, JobDone, SessionDriver};
 use ftp_accounts::Accounts;
 use ftp_fs::DiskStorage;
 use ftp_proto::server::{AuthError, Credentials, Notice, Permissions, ServerConfig};
+use ftp_proto::tls::ServerTls;
 use std::io;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Everything a server needs besides its listeners.
@@ -87,6 +88,20 @@ impl Backend {
             },
         }
     }
+}
+
+/// The FTPS settings from a PEM certificate chain and its private key.
+/// A missing or unreadable file, a file that holds no certificate or key,
+/// or a key that does not match the certificate is an error that names
+/// the file: found at start, not at the first login.
+pub fn load_tls(cert: &Path, key: &Path) -> Result<ServerTls, String> {
+    let read = |path: &Path, what: &str| {
+        std::fs::read(path).map_err(|e| format!("{what} {}: {e}", path.display()))
+    };
+    let chain = read(cert, "TLS certificate")?;
+    let key_pem = read(key, "TLS key")?;
+    ServerTls::from_pem(&chain, &key_pem)
+        .map_err(|e| format!("{} and {}: {e}", cert.display(), key.display()))
 }
 
 /// Logs one engine notice: logins and transfers at info level, commands at

@@ -6,7 +6,7 @@
 use clap::Parser;
 use ftp_accounts::{Account, Accounts, Secret, hash_password};
 use ftp_proto::server::{Permissions, ServerConfig};
-use ftp_smol::server::{Settings, Shutdown, serve};
+use ftp_smol::server::{Settings, Shutdown, serve, serve_implicit_tls};
 use serde::Deserialize;
 use smol::Executor;
 use std::net::{IpAddr, SocketAddr};
@@ -62,6 +62,28 @@ struct Cli {
     /// Report uploads done before they reach the disk (faster, less safe).
     #[arg(long)]
     no_fsync: bool,
+    /// PEM certificate chain for FTPS (with --tls-key): AUTH TLS is offered
+    /// and, unless --tls-optional, required for non-anonymous logins and
+    /// for their data connections.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Allow plain logins and plain data connections too.
+    #[arg(long)]
+    tls_optional: bool,
+    /// Accept protected data connections that do not resume the control
+    /// connection's TLS session (for clients that never reuse sessions).
+    #[arg(long)]
+    no_tls_session_reuse: bool,
+    // Help given as a string: rustdoc would read "[::1]" as a link.
+    #[arg(
+        long,
+        value_name = "ADDR:PORT",
+        help = "Address for implicit FTPS (TLS from the first byte, port 990 by custom); repeatable. Needs --tls-cert."
+    )]
+    listen_implicit: Vec<SocketAddr>,
     /// TOML file with the same settings, and users with argon2 password
     /// hashes.
     #[arg(long, value_name = "FILE")]
@@ -90,6 +112,11 @@ struct ConfigFile {
     idle_timeout: Option<u64>,
     fsync: Option<bool>,
     banner: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_optional: Option<bool>,
+    tls_session_reuse: Option<bool>,
+    listen_implicit: Option<Vec<SocketAddr>>,
     #[serde(default)]
     users: Vec<ConfigUser>,
 }
@@ -123,7 +150,15 @@ fn parse_port_range(text: &str) -> Result<std::ops::RangeInclusive<u16>, String>
     Ok(from..=to)
 }
 
-fn settings(cli: &Cli) -> Result<(Settings, Vec<SocketAddr>, bool), String> {
+/// Where the server listens: plain (explicit FTPS with AUTH TLS) and
+/// implicit FTPS.
+#[derive(Debug)]
+struct Listen {
+    plain: Vec<SocketAddr>,
+    implicit: Vec<SocketAddr>,
+}
+
+fn settings(cli: &Cli) -> Result<(Settings, Listen, bool), String> {
     let file: ConfigFile = match &cli.config {
         Some(path) => {
             let text =
@@ -189,6 +224,31 @@ fn settings(cli: &Cli) -> Result<(Settings, Vec<SocketAddr>, bool), String> {
     if let Some(banner) = file.banner {
         engine.banner = banner;
     }
+    let tls_files = match (
+        cli.tls_cert.clone().or(file.tls_cert),
+        cli.tls_key.clone().or(file.tls_key),
+    ) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        (Some(_), None) => return Err("tls_cert is set without tls_key".into()),
+        (None, Some(_)) => return Err("tls_key is set without tls_cert".into()),
+    };
+    if let Some((cert, key)) = &tls_files {
+        engine.tls = Some(ftp_driver::server::load_tls(cert, key)?);
+    }
+    let tls_optional = cli.tls_optional || file.tls_optional.unwrap_or(false);
+    engine.tls_required_for_login = !tls_optional;
+    engine.tls_required_for_data = !tls_optional;
+    engine.tls_session_reuse_required =
+        !cli.no_tls_session_reuse && file.tls_session_reuse.unwrap_or(true);
+    let implicit = if !cli.listen_implicit.is_empty() {
+        cli.listen_implicit.clone()
+    } else {
+        file.listen_implicit.unwrap_or_default()
+    };
+    if !implicit.is_empty() && engine.tls.is_none() {
+        return Err("listen_implicit needs a certificate: set tls_cert and tls_key".into());
+    }
     let root = match cli.root.clone().or(file.root) {
         Some(root) => root,
         None => std::env::current_dir().map_err(|e| format!("current directory: {e}"))?,
@@ -209,6 +269,10 @@ fn settings(cli: &Cli) -> Result<(Settings, Vec<SocketAddr>, bool), String> {
             .max_sessions_per_ip
             .or(file.max_sessions_per_ip)
             .unwrap_or(50),
+    };
+    let listen = Listen {
+        plain: listen,
+        implicit,
     };
     Ok((settings, listen, read_only))
 }
@@ -253,9 +317,10 @@ fn main() -> ExitCode {
         }
     };
     let mut listeners = Vec::new();
-    for address in &listen {
+    let plain = listen.plain.iter().map(|a| (a, false));
+    for (address, implicit_tls) in plain.chain(listen.implicit.iter().map(|a| (a, true))) {
         match ftp_driver::net::listen_control(*address) {
-            Ok(listener) => listeners.push(listener),
+            Ok(listener) => listeners.push((listener, implicit_tls)),
             Err(error) => {
                 eprintln!("ftpd: cannot listen on {address}: {error}");
                 return ExitCode::FAILURE;
@@ -279,7 +344,16 @@ fn main() -> ExitCode {
         "ftpd: serving {} to {who} ({mode})",
         settings.root.display()
     );
-    for listener in &listeners {
+    let tls = settings.engine.tls.is_some();
+    if tls {
+        let policy = if settings.engine.tls_required_for_login {
+            "required for user logins and their data"
+        } else {
+            "optional"
+        };
+        eprintln!("ftpd: FTPS offered, {policy}");
+    }
+    for (listener, implicit_tls) in &listeners {
         let Ok(address) = listener.local_addr() else {
             continue;
         };
@@ -288,11 +362,19 @@ fn main() -> ExitCode {
         } else {
             "USER:PASSWORD@"
         };
+        let (scheme, curl_flag) = match (implicit_tls, tls) {
+            (true, _) => ("ftps", ""),
+            (false, true) => ("ftp", "--ssl-reqd "),
+            (false, false) => ("ftp", ""),
+        };
         eprintln!(
-            "ftpd: listening on {address}; connect with  curl ftp://{login}{}/   or   lftp -p {} {}",
+            "ftpd: listening on {address}{}; connect with  curl {curl_flag}{scheme}://{login}{}/",
+            if *implicit_tls {
+                " (implicit FTPS)"
+            } else {
+                ""
+            },
             url_host(&address),
-            address.port(),
-            address.ip()
         );
     }
 
@@ -314,13 +396,16 @@ fn main() -> ExitCode {
         .collect();
     let servers: Vec<_> = listeners
         .into_iter()
-        .map(|listener| {
-            executor.spawn(serve(
-                executor.clone(),
-                listener,
-                settings.clone(),
-                shutdown.clone(),
-            ))
+        .map(|(listener, implicit_tls)| {
+            let (executor_, settings, shutdown) =
+                (executor.clone(), settings.clone(), shutdown.clone());
+            executor.spawn(async move {
+                if implicit_tls {
+                    serve_implicit_tls(executor_, listener, settings, shutdown).await
+                } else {
+                    serve(executor_, listener, settings, shutdown).await
+                }
+            })
         })
         .collect();
     let mut failed = false;
@@ -357,7 +442,7 @@ mod tests {
     fn defaults_serve_the_current_directory_read_only_to_anonymous() {
         let cli = Cli::parse_from(["ftpd"]);
         let (settings, listen, read_only) = settings(&cli).unwrap();
-        assert_eq!(listen, [SocketAddr::from(([127, 0, 0, 1], 2121))]);
+        assert_eq!(listen.plain, [SocketAddr::from(([127, 0, 0, 1], 2121))]);
         assert!(settings.engine.allow_anonymous);
         assert!(settings.accounts.is_empty());
         assert!(!read_only);
@@ -399,7 +484,7 @@ mod tests {
             "[::1]:2200",
         ]);
         let (settings, listen, _) = settings(&cli).unwrap();
-        assert_eq!(listen, ["[::1]:2200".parse::<SocketAddr>().unwrap()]);
+        assert_eq!(listen.plain, ["[::1]:2200".parse::<SocketAddr>().unwrap()]);
         assert_eq!(settings.root, PathBuf::from("/srv"));
         assert_eq!(settings.engine.passive_ports, 50000..=50010);
         assert_eq!(settings.engine.idle_timeout, Duration::from_secs(30));
@@ -407,6 +492,69 @@ mod tests {
         assert!(!settings.engine.allow_anonymous);
         std::fs::write(&path, "bogus = 1\n").unwrap();
         assert!(settings_err(&["ftpd", "--config", config]).contains("bogus"));
+    }
+
+    /// A certificate for localhost and its key, as PEM files in `dir`, and
+    /// a key of another certificate.
+    fn certificate_files(dir: &std::path::Path) -> (String, String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let write = |name: &str, text: String| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            path.to_str().unwrap().to_string()
+        };
+        (
+            write("cert.pem", cert.pem()),
+            write("key.pem", key.serialize_pem()),
+            write(
+                "other.pem",
+                rcgen::KeyPair::generate().unwrap().serialize_pem(),
+            ),
+        )
+    }
+
+    #[test]
+    fn tls_settings_and_their_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key, other) = certificate_files(dir.path());
+        let base = ["ftpd", "--tls-cert", &cert, "--tls-key", &key];
+        let (strict, _, _) = settings(&Cli::parse_from(base)).unwrap();
+        assert!(strict.engine.tls.is_some());
+        assert!(strict.engine.tls_required_for_login);
+        assert!(strict.engine.tls_required_for_data);
+        assert!(strict.engine.tls_session_reuse_required);
+        let relaxed = [&base[..], &["--tls-optional", "--no-tls-session-reuse"]].concat();
+        let (relaxed, _, _) = settings(&Cli::parse_from(relaxed)).unwrap();
+        assert!(!relaxed.engine.tls_required_for_login);
+        assert!(!relaxed.engine.tls_required_for_data);
+        assert!(!relaxed.engine.tls_session_reuse_required);
+        let implicit = [&base[..], &["--listen-implicit", "127.0.0.1:990"]].concat();
+        let (_, listen, _) = settings(&Cli::parse_from(implicit)).unwrap();
+        assert_eq!(
+            listen.implicit,
+            ["127.0.0.1:990".parse::<SocketAddr>().unwrap()]
+        );
+
+        // Errors name the file, at start.
+        let missing = dir.path().join("missing.pem");
+        let missing = missing.to_str().unwrap();
+        let error = settings_err(&["ftpd", "--tls-cert", missing, "--tls-key", &key]);
+        assert!(error.contains("missing.pem"), "{error}");
+        let error = settings_err(&["ftpd", "--tls-cert", &cert, "--tls-key", &other]);
+        assert!(error.contains("other.pem"), "{error}");
+        let error = settings_err(&["ftpd", "--tls-cert", &key, "--tls-key", &key]);
+        assert!(error.contains("certificate"), "{error}");
+        let error = settings_err(&["ftpd", "--listen-implicit", "127.0.0.1:990"]);
+        assert!(error.contains("tls_cert"), "{error}");
+        // Both files or neither, in the config file too.
+        let config = dir.path().join("ftpd.toml");
+        std::fs::write(&config, format!("tls_cert = {cert:?}\n")).unwrap();
+        let error = settings_err(&["ftpd", "--config", config.to_str().unwrap()]);
+        assert!(error.contains("tls_key"), "{error}");
     }
 
     fn settings_err(args: &[&str]) -> String {
