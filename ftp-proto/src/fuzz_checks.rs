@@ -163,12 +163,119 @@ pub fn addresses(input: &[u8]) {
     }
 }
 
+/// A TLS client for the session fuzz check: trusts the test CA in
+/// `fuzz_tls/`, and talks to the harness through memory.
+struct FuzzTlsClient {
+    connection: rustls::ClientConnection,
+    /// The server's replies, decrypted.
+    plaintext: Vec<u8>,
+}
+
+fn fuzz_tls_configs() -> &'static (crate::tls::ServerTls, std::sync::Arc<rustls::ClientConfig>) {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    static CONFIGS: std::sync::OnceLock<(
+        crate::tls::ServerTls,
+        std::sync::Arc<rustls::ClientConfig>,
+    )> = std::sync::OnceLock::new();
+    CONFIGS.get_or_init(|| {
+        let server = crate::tls::ServerTls::from_pem(
+            include_bytes!("fuzz_tls/cert.pem"),
+            include_bytes!("fuzz_tls/key.pem"),
+        )
+        .expect("the fuzz certificate");
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_slice(include_bytes!("fuzz_tls/ca.pem")).unwrap())
+            .unwrap();
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        (server, std::sync::Arc::new(client))
+    })
+}
+
+impl FuzzTlsClient {
+    fn new() -> FuzzTlsClient {
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        FuzzTlsClient {
+            connection: rustls::ClientConnection::new(fuzz_tls_configs().1.clone(), name).unwrap(),
+            plaintext: Vec::new(),
+        }
+    }
+
+    /// Moves bytes both ways until neither side has any. `false` once the
+    /// connection failed (the session refused what it got, say).
+    fn pump(&mut self, h: &mut crate::server::harness::Harness) -> bool {
+        use std::io::Read;
+        for _ in 0..50 {
+            let mut out = Vec::new();
+            while self.connection.wants_write() {
+                if self.connection.write_tls(&mut out).is_err() {
+                    return false;
+                }
+            }
+            if !out.is_empty() {
+                h.input_bytes(&out);
+            }
+            let from_server = h.output_bytes();
+            let mut rest = &from_server[..];
+            while !rest.is_empty() {
+                if self.connection.read_tls(&mut rest).is_err()
+                    || self.connection.process_new_packets().is_err()
+                {
+                    return false;
+                }
+            }
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = self.connection.reader().read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                self.plaintext.extend_from_slice(&chunk[..n]);
+            }
+            if out.is_empty() && from_server.is_empty() {
+                break;
+            }
+        }
+        true
+    }
+}
+
+/// Checks that `output` parses as replies, with at most one preliminary
+/// (1yz) reply before each final one; in clear, up to a 234 (what follows
+/// it is TLS).
+fn replies_are_well_formed(output: &[u8], clear: bool) {
+    let mut parser = ReplyParser::new(usize::MAX, usize::MAX);
+    parser.push(output);
+    let mut preliminary = false;
+    while let Some(reply) = parser.next_reply() {
+        if clear && reply.as_ref().is_ok_and(|r| r.code.get() == 234) {
+            return;
+        }
+        let text = || String::from_utf8_lossy(output).into_owned();
+        let reply = reply.unwrap_or_else(|e| panic!("{e:?} in {:?}", text()));
+        let is_preliminary = reply.code.get() < 200;
+        assert!(
+            !(preliminary && is_preliminary),
+            "two preliminary replies in a row in {:?}",
+            text()
+        );
+        preliminary = is_preliminary;
+    }
+}
+
 /// The server session, driven by arbitrary input bytes, events and time
-/// steps through the in-memory harness: never panics, everything it sends
-/// on the control connection parses as replies, and no command gets two
-/// preliminary (1yz) replies without a final one between them. The harness
-/// checks the rest on every step: no storage request while logged out,
-/// active connections only to the control peer at a port of 1024 or more,
+/// steps through the in-memory harness, with a certificate configured: a
+/// TLS client may start a handshake at any point (after AUTH TLS or not)
+/// and then carry the input. It never panics, everything it sends in clear
+/// or decrypted parses as replies, and no command gets two preliminary
+/// (1yz) replies without a final one between them. The harness checks the
+/// rest on every step: no storage request while logged out, active
+/// connections only to the control peer at a port of 1024 or more,
 /// nothing after Close, and no timer still due right after it fired.
 pub fn server_session(data: &[u8]) {
     use crate::server::harness::Harness;
@@ -176,14 +283,34 @@ pub fn server_session(data: &[u8]) {
     use crate::storage::{Response, StorageError};
     use std::time::Duration;
 
-    let mut h = Harness::new(ServerConfig::default());
+    let config = ServerConfig {
+        tls: Some(fuzz_tls_configs().0.clone()),
+        ..ServerConfig::default()
+    };
+    let mut h = Harness::new(config);
+    let mut clear = Vec::new();
+    let mut client: Option<FuzzTlsClient> = None;
+    let mut decrypted = Vec::new();
     let mut bytes = data.iter().copied();
     while let Some(op) = bytes.next() {
         let arg = bytes.next().unwrap_or(0);
-        match op % 8 {
+        if client.is_none() {
+            clear.extend(h.output_bytes());
+        }
+        match op % 9 {
             0 | 1 => {
                 let chunk: Vec<u8> = bytes.by_ref().take(usize::from(arg % 64)).collect();
-                h.input_bytes(&chunk);
+                match &mut client {
+                    Some(tls) => {
+                        use std::io::Write;
+                        let _ = tls.connection.writer().write_all(&chunk);
+                        if !tls.pump(&mut h) {
+                            decrypted.append(&mut tls.plaintext);
+                            client = None;
+                        }
+                    }
+                    None => h.input_bytes(&chunk),
+                }
             }
             2 => h.advance(Duration::from_millis(u64::from(arg) * 250)),
             3 => {
@@ -196,7 +323,7 @@ pub fn server_session(data: &[u8]) {
             4 => h.release(),
             5 => {
                 let id = RequestId(u64::from(arg % 8));
-                let event = match arg % 11 {
+                let event = match arg % 13 {
                     0 => Event::Authenticated {
                         id,
                         result: Ok(Permissions::ReadWrite),
@@ -226,16 +353,43 @@ pub fn server_session(data: &[u8]) {
                         bytes: 0,
                         result: Err(TransferError::ConnectionLost),
                     },
+                    10 => Event::TransferDone {
+                        bytes: 0,
+                        result: Err(TransferError::Truncated),
+                    },
+                    11 => Event::TransferDone {
+                        bytes: 0,
+                        result: Err(TransferError::Tls("not resumed".into())),
+                    },
                     _ => Event::TransferDone {
                         bytes: 1,
                         result: Ok(()),
                     },
                 };
                 h.event(event);
+                if let Some(tls) = &mut client
+                    && !tls.pump(&mut h)
+                {
+                    decrypted.append(&mut tls.plaintext);
+                    client = None;
+                }
             }
             6 => {
                 if arg % 4 == 0 {
                     h.start_transfer_if_held();
+                }
+            }
+            7 => {
+                // A TLS client starts its handshake here, whether or not
+                // AUTH TLS was answered. Rare: a handshake costs as much
+                // as thousands of commands.
+                if client.is_none() && arg % 16 == 0 {
+                    let mut tls = FuzzTlsClient::new();
+                    if tls.pump(&mut h) {
+                        client = Some(tls);
+                    } else {
+                        decrypted.append(&mut tls.plaintext);
+                    }
                 }
             }
             _ => {
@@ -245,21 +399,15 @@ pub fn server_session(data: &[u8]) {
             }
         }
     }
-    let output = h.output_bytes();
-    let mut parser = ReplyParser::new(usize::MAX, usize::MAX);
-    parser.push(&output);
-    let mut preliminary = false;
-    while let Some(reply) = parser.next_reply() {
-        let text = || String::from_utf8_lossy(&output).into_owned();
-        let reply = reply.unwrap_or_else(|e| panic!("{e:?} in {:?}", text()));
-        let is_preliminary = reply.code.get() < 200;
-        assert!(
-            !(preliminary && is_preliminary),
-            "two preliminary replies in a row in {:?}",
-            text()
-        );
-        preliminary = is_preliminary;
+    match &mut client {
+        Some(tls) => {
+            tls.pump(&mut h);
+            decrypted.append(&mut tls.plaintext);
+        }
+        None => clear.extend(h.output_bytes()),
     }
+    replies_are_well_formed(&clear, true);
+    replies_are_well_formed(&decrypted, false);
 }
 
 /// The listing parsers: never panic, and every entry they yield has a name.
