@@ -1008,8 +1008,16 @@ impl Session {
     }
 
     fn reinitialize(&mut self) {
-        self.log_out();
         self.host = None;
+        self.start_over();
+        self.reply(ReplyCode::SERVICE_READY, "Service ready for new user.");
+    }
+
+    /// Back to the state of a new connection (REIN, and AUTH by RFC 4217
+    /// §4.2; AUTH keeps HOST, which may come before it).
+    fn start_over(&mut self) {
+        self.log_out();
+        self.rename_from = None;
         self.cwd = VirtualPath::root();
         self.ascii = true;
         self.restart = 0;
@@ -1019,7 +1027,6 @@ impl Session {
             self.push(Action::CloseData);
             self.data = DataChannel::None;
         }
-        self.reply(ReplyCode::SERVICE_READY, "Service ready for new user.");
     }
 
     fn host(&mut self, host: HostName) {
@@ -1103,8 +1110,7 @@ impl Session {
                 );
             };
             // RFC 4217 §4.2: AUTH starts over as REIN would.
-            self.log_out();
-            self.rename_from = None;
+            self.start_over();
             self.reply(
                 ReplyCode::SECURITY_EXCHANGE_COMPLETE,
                 "Proceed with negotiation.",

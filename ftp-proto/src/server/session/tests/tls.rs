@@ -218,6 +218,44 @@ fn plaintext_after_auth_is_never_read_as_commands() {
     );
 }
 
+/// AUTH starts over as REIN would (RFC 4217 §4.2): the login, the type,
+/// the directory and the data connection go; HOST, which may come
+/// before AUTH, stays.
+#[test]
+fn auth_starts_the_session_over() {
+    let config = client_config();
+    let mut h = Harness::new(ServerConfig {
+        tls_required_for_login: false,
+        ..tls_config()
+    });
+    h.output();
+    h.exchange("HOST localhost\r\nUSER alice\r\nPASS secret\r\nTYPE I\r\nCWD pub\r\nPASV\r\n");
+    take_actions(&mut h);
+    assert_eq!(
+        h.exchange("AUTH TLS\r\n"),
+        "234 Proceed with negotiation.\r\n"
+    );
+    assert_eq!(take_actions(&mut h), [Action::Logout, Action::CloseData]);
+    let mut c = Client::new(&config);
+    c.pump(&mut h);
+    assert_eq!(
+        c.command(&mut h, "PWD\r\n"),
+        "530 Please login with USER and PASS.\r\n"
+    );
+    assert_eq!(
+        c.command(&mut h, "USER alice\r\nPASS secret\r\nPWD\r\n"),
+        "331 Please specify the password.\r\n230 Login successful.\r\n257 \"/\" is the current directory\r\n"
+    );
+    assert_eq!(
+        c.command(&mut h, "SIZE readme\r\n"),
+        "550 SIZE not allowed in ASCII mode.\r\n"
+    );
+    assert_eq!(
+        c.command(&mut h, "HOST other\r\n"),
+        "503 HOST must come before USER.\r\n"
+    );
+}
+
 #[test]
 fn auth_ssl_and_tls_c_are_synonyms_and_a_second_auth_is_refused() {
     for mechanism in ["SSL", "TLS-C", "tls"] {
