@@ -5,7 +5,7 @@
 # client, and prints Markdown tables (see BENCHMARKS.md).
 #
 #   BENCH_IDLE_SESSIONS=N   idle sessions for the memory figure (10000)
-#   BENCH_PARTS=LIST        some of: throughput,sessions,memory,engine (all)
+#   BENCH_PARTS=LIST        some of: throughput,sessions,memory,ftps,engine (all)
 #   BENCH_SERVERS=LIST      some of: smol,std,vsftpd,pure-ftpd,pyftpdlib (all)
 set -euo pipefail
 cd "$(dirname "$0")/.."

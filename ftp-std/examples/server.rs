@@ -3,6 +3,8 @@
 //! ```sh
 //! cargo run -p ftp-std --example server -- --listen 127.0.0.1:2121 --root /srv/ftp --user alice:secret
 //! ```
+//!
+//! With `--tls-cert cert.pem --tls-key key.pem` it speaks FTPS (AUTH TLS).
 
 use clap::Parser;
 use ftp_accounts::{Account, Accounts, Secret};
@@ -31,6 +33,12 @@ struct Args {
     /// Sessions served at once.
     #[arg(long, default_value_t = 1000)]
     max_sessions: usize,
+    /// PEM certificate chain for FTPS (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 fn main() -> std::io::Result<()> {
@@ -50,9 +58,16 @@ fn main() -> std::io::Result<()> {
             },
         );
     }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(ftp_driver::server::load_tls(cert, key).map_err(std::io::Error::other)?)
+        }
+        _ => None,
+    };
     let engine = ServerConfig {
         allow_anonymous: accounts.is_empty(),
         notices: true,
+        tls,
         ..ServerConfig::default()
     };
     let settings = Settings {

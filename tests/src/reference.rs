@@ -102,6 +102,22 @@ fn served_dir(owner: &str) -> (tempfile::TempDir, PathBuf) {
 /// files in /etc). Sessions run as `daemon`: vsftpd changes into the
 /// account's home first, and `nobody`'s does not exist.
 pub fn vsftpd() -> ReferenceServer {
+    vsftpd_with("")
+}
+
+/// vsftpd with FTPS required for the login and its data, data connections
+/// that must resume the control session (its default), the certificate
+/// and key in PEM files (PEERS.md).
+pub fn vsftpd_tls(cert: &Path, key: &Path) -> ReferenceServer {
+    vsftpd_with(&format!(
+        "ssl_enable=YES\nallow_anon_ssl=YES\nforce_anon_logins_ssl=YES\nforce_anon_data_ssl=YES\n\
+         require_ssl_reuse=YES\nssl_ciphers=HIGH\nrsa_cert_file={}\nrsa_private_key_file={}\n",
+        cert.display(),
+        key.display()
+    ))
+}
+
+fn vsftpd_with(extra: &str) -> ReferenceServer {
     let binary = unpacked("usr/sbin/vsftpd");
     let (dir, root) = served_dir("daemon");
     let empty = dir.path().join("empty");
@@ -114,7 +130,7 @@ pub fn vsftpd() -> ReferenceServer {
          anon_root={}\nftp_username=daemon\nnopriv_user=daemon\nsecure_chroot_dir={}\n\
          pasv_enable=YES\npasv_min_port=20000\npasv_max_port=20999\nport_enable=YES\n\
          seccomp_sandbox=NO\nisolate=NO\nisolate_network=NO\nxferlog_enable=NO\nuse_localtime=NO\n\
-         max_clients=500\nmax_per_ip=500\n",
+         max_clients=500\nmax_per_ip=500\n{extra}",
         root.display(),
         empty.display()
     );
@@ -145,6 +161,17 @@ pub fn vsftpd() -> ReferenceServer {
 /// argon2id hashing makes each login cost seconds: the entry is written
 /// with a SHA-512 crypt hash instead (PEERS.md).
 pub fn pure_ftpd() -> ReferenceServer {
+    pure_ftpd_with(&[])
+}
+
+/// pure-ftpd with TLS required for logins (`-Y 2`), the certificate and
+/// key given with `-2`.
+pub fn pure_ftpd_tls(cert: &Path, key: &Path) -> ReferenceServer {
+    let files = format!("{},{}", cert.display(), key.display());
+    pure_ftpd_with(&["-Y", "2", "-2", &files])
+}
+
+fn pure_ftpd_with(extra: &[&str]) -> ReferenceServer {
     let binary = unpacked("usr/sbin/pure-ftpd");
     let pure_pw = unpacked("usr/bin/pure-pw");
     let (dir, root) = served_dir("daemon");
@@ -182,6 +209,7 @@ pub fn pure_ftpd() -> ReferenceServer {
             "-C",
             "500",
         ])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -423,6 +423,110 @@ fn ratio(ours: f64, theirs: f64) -> String {
 
 /// Whether `part` is selected by `BENCH_PARTS` (a comma-separated list of
 /// throughput, sessions, memory; all when unset).
+/// One RETR and one STOR of 1 GiB over FTPS (AUTH TLS, PROT P), trusting
+/// `ca`: curl's rates in GB/s and the server's CPU seconds for each.
+fn ftps_once(target: &Target, source: &Path, ca: &Path) -> [f64; 4] {
+    let tls = ["--ssl-reqd", "--cacert", ca.to_str().unwrap()];
+    let _ = std::fs::read(target.files.join("big.bin"));
+    let before = cpu_ms(target.pid);
+    let retr = curl_rate(
+        &[&tls[..], &["-o", "/dev/null", &url(target, "big.bin")]].concat(),
+        "%{speed_download}",
+    );
+    let retr_cpu = (cpu_ms(target.pid) - before) / 1000.0;
+    ftp_tests::run(&mut Command::new("sync"));
+    let _ = std::fs::write("/proc/sys/vm/drop_caches", "1");
+    let _ = std::fs::read(source);
+    let before = cpu_ms(target.pid);
+    let stor = curl_rate(
+        &[&tls[..], &["-T", source.to_str().unwrap(), &url(target, "stor.bin")]].concat(),
+        "%{speed_upload}",
+    );
+    let stor_cpu = (cpu_ms(target.pid) - before) / 1000.0;
+    [retr, retr_cpu, stor, stor_cpu]
+}
+
+/// The FTPS table: our servers and the references with TLS on.
+fn ftps(work: &Path) {
+    let (ca, cert, key) = ftp_tests::write_test_certificates(work);
+    let files = [
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ];
+    let mut targets = Vec::new();
+    if serves("smol") {
+        targets.push(own_server("ours (smol)", "ftpd", &files));
+    }
+    if serves("std") {
+        targets.push(own_server("ours (std)", "examples/server", &files));
+    }
+    let ours = targets.len();
+    if serves("vsftpd") {
+        targets.push(reference_target(reference::vsftpd_tls(&cert, &key)));
+    }
+    if serves("pure-ftpd") {
+        targets.push(reference_target(reference::pure_ftpd_tls(&cert, &key)));
+    }
+    let source = work.join("upload.bin");
+    if !source.exists() {
+        std::fs::write(&source, ftp_tests::random_bytes(GIB, 23)).unwrap();
+    }
+    let mut figures = vec![Vec::new(); targets.len()];
+    for round in 0..RUNS {
+        for k in 0..targets.len() {
+            let index = (round + k) % targets.len();
+            let once = ftps_once(&targets[index], &source, &ca);
+            eprintln!(
+                "ftps: {} round {}: RETR {:.2} GB/s {:.2} CPU s, STOR {:.2} GB/s {:.2} CPU s",
+                targets[index].name,
+                round + 1,
+                once[0],
+                once[1],
+                once[2],
+                once[3]
+            );
+            figures[index].push(once);
+        }
+    }
+    println!(
+        "\n## FTPS (explicit, PROT P, curl; 1 GiB; median of {RUNS} rounds; server CPU s per GiB)\n"
+    );
+    println!("| server | RETR MB/s | RETR CPU s/GiB | STOR MB/s | STOR CPU s/GiB |");
+    println!("|---|---|---|---|---|");
+    let mut medians = Vec::new();
+    for (target, rounds) in targets.iter().zip(&figures) {
+        let m: Vec<f64> = (0..4)
+            .map(|i| median(rounds.iter().map(|r| r[i]).collect()))
+            .collect();
+        println!(
+            "| {} | {:.0} | {:.2} | {:.0} | {:.2} |",
+            target.name,
+            m[0] * 1000.0,
+            m[1],
+            m[2] * 1000.0,
+            m[3]
+        );
+        medians.push(m);
+    }
+    let references = || medians.iter().skip(ours);
+    let fastest_retr = references().map(|m| m[0]).fold(0.0, f64::max);
+    let fastest_stor = references().map(|m| m[2]).fold(0.0, f64::max);
+    let cheapest_retr = references().map(|m| m[1]).fold(f64::INFINITY, f64::min);
+    let cheapest_stor = references().map(|m| m[3]).fold(f64::INFINITY, f64::min);
+    for (target, m) in targets.iter().zip(&medians).take(ours) {
+        println!(
+            "\n{}: RETR {} x the fastest reference, CPU {} x the cheapest; STOR {} x, CPU {} x",
+            target.name,
+            ratio(m[0], fastest_retr),
+            ratio(m[1], cheapest_retr),
+            ratio(m[2], fastest_stor),
+            ratio(m[3], cheapest_stor)
+        );
+    }
+}
+
 fn selected(part: &str) -> bool {
     std::env::var("BENCH_PARTS").map_or(true, |parts| parts.split(',').any(|p| p.trim() == part))
 }
@@ -532,5 +636,12 @@ fn main() {
         println!(
             "\n## Memory\n\nours (smol): {per_session:.1} KiB RSS per idle logged-in session ({sessions} sessions, {failed} failed to log in)"
         );
+    }
+
+    if selected("ftps") {
+        // The plain servers stop first: the FTPS ones take their place.
+        drop(targets);
+        eprintln!("ftps ...");
+        ftps(work.path());
     }
 }
