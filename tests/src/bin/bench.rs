@@ -439,7 +439,11 @@ fn ftps_once(target: &Target, source: &Path, ca: &Path) -> [f64; 4] {
     let _ = std::fs::read(source);
     let before = cpu_ms(target.pid);
     let stor = curl_rate(
-        &[&tls[..], &["-T", source.to_str().unwrap(), &url(target, "stor.bin")]].concat(),
+        &[
+            &tls[..],
+            &["-T", source.to_str().unwrap(), &url(target, "stor.bin")],
+        ]
+        .concat(),
         "%{speed_upload}",
     );
     let stor_cpu = (cpu_ms(target.pid) - before) / 1000.0;
