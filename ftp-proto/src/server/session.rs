@@ -1469,8 +1469,10 @@ impl Session {
         if !self.data_ready() {
             return;
         }
-        let base = base.filter(|b| !b.contains(&b'/') && b.as_ref() != b"." && b.as_ref() != b"..");
         let dir = self.cwd.clone();
+        // A base that is not one file name (a slash, `..`, NUL) is ignored:
+        // the server names the file on its own.
+        let base = base.filter(|b| dir.join(b).is_ok());
         self.storage(Request::CreateUnique { dir, base }, Then::CreateUnique);
     }
 

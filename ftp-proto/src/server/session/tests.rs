@@ -1052,6 +1052,35 @@ fn stou_names_the_file_in_the_150() {
     assert_eq!(h.output(), "226 Transfer complete.\r\n");
 }
 
+/// A STOU base that is not one file name (NUL, a slash, `..`) is
+/// ignored: the storage never sees it (found by fuzzing: a NUL reached
+/// the storage).
+#[test]
+fn stou_ignores_a_base_that_is_not_a_name() {
+    for base in ["re\0port", "a/b", ".."] {
+        let mut h = Harness::logged_in();
+        passive(&mut h);
+        h.input(&format!("STOU {base}\r\n"));
+        let bases: Vec<_> = h
+            .actions
+            .iter()
+            .filter_map(|a| {
+                if let Action::Storage {
+                    request: Request::CreateUnique { base, .. },
+                    ..
+                } = a
+                {
+                    Some(base.clone())
+                } else {
+                    None
+                }
+            })
+            .collect();
+        assert_eq!(bases, [None], "{base:?}");
+        assert!(h.output().starts_with("125 FILE: file."), "{base:?}");
+    }
+}
+
 #[test]
 fn passive_transfer_waits_for_the_connection_then_times_out() {
     let mut h = Harness::logged_in();
