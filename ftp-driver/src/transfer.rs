@@ -157,7 +157,10 @@ impl Transfer {
         let aborted = &end.aborted;
         let mut moved = 0;
         let result = match streamed {
-            Streamed::Download(mut file) => download(&mut file, &mut data, ascii, &mut moved),
+            Streamed::Download(mut file) => download(&mut file, ascii, &mut moved, |out| {
+                data.write_all(out)
+                    .map_err(|_| TransferError::ConnectionLost)
+            }),
             Streamed::Upload(mut upload) => {
                 match upload_into(upload.file(), &mut data, ascii, &mut moved) {
                     Ok(()) if !aborted.load(Ordering::SeqCst) => upload
@@ -298,35 +301,15 @@ impl<'a> Protected<'a> {
         }
         self.flush()?;
         let _ = self.data.set_read_timeout(None);
-        match payload {
-            Payload::Listing(bytes) => self.send(&bytes, moved)?,
-            Payload::File(OpenedFile::Loaded(bytes)) if ascii => {
-                let mut wire = Vec::with_capacity(bytes.len() + bytes.len() / 8);
-                AsciiEncoder::new().encode(&bytes, &mut wire);
-                self.send(&wire, moved)?;
+        match wire_bytes(payload, ascii) {
+            Ok(bytes) => {
+                self.send(&bytes)?;
+                *moved += bytes.len() as u64;
             }
-            Payload::File(OpenedFile::Loaded(bytes)) => self.send(&bytes, moved)?,
-            Payload::File(OpenedFile::Read(mut file)) => {
-                let mut wire = Vec::new();
-                let mut encoder = AsciiEncoder::new();
-                loop {
-                    let n = match file.read(&mut buffer) {
-                        Ok(0) => break,
-                        Ok(n) => n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(TransferError::Storage(storage_error(&e))),
-                    };
-                    let chunk = buffer.get(..n).unwrap_or_default();
-                    if ascii {
-                        wire.clear();
-                        encoder.encode(chunk, &mut wire);
-                        self.send(&wire, moved)?;
-                    } else {
-                        self.send(chunk, moved)?;
-                    }
-                }
+            Err(Streamed::Download(mut file)) => {
+                download(&mut file, ascii, moved, |out| self.send(out))?
             }
-            Payload::File(OpenedFile::Write(mut upload)) => {
+            Err(Streamed::Upload(mut upload)) => {
                 self.receive_into(upload.file(), ascii, &mut buffer, moved)?;
                 if end.aborted.load(Ordering::SeqCst) {
                     return Err(TransferError::Aborted);
@@ -346,11 +329,9 @@ impl<'a> Protected<'a> {
         Ok(())
     }
 
-    fn send(&mut self, plaintext: &[u8], moved: &mut u64) -> Result<(), TransferError> {
+    fn send(&mut self, plaintext: &[u8]) -> Result<(), TransferError> {
         self.codec.send(plaintext).map_err(tls_failed)?;
-        self.flush()?;
-        *moved += plaintext.len() as u64;
-        Ok(())
+        self.flush()
     }
 
     /// An upload: plaintext into `file` until the client's close_notify.
@@ -361,25 +342,14 @@ impl<'a> Protected<'a> {
         buffer: &mut [u8],
         moved: &mut u64,
     ) -> Result<(), TransferError> {
-        let mut decoder = AsciiDecoder::new();
-        let mut local = Vec::new();
+        let mut writer = FileWriter::new(file, ascii);
         loop {
             let more = self.read(buffer)?;
             let plaintext = self.codec.take_plaintext();
             *moved += plaintext.len() as u64;
-            let bytes: &[u8] = if ascii {
-                local.clear();
-                decoder.decode(&plaintext, &mut local);
-                if self.codec.peer_closed() {
-                    decoder.finish(&mut local);
-                }
-                &local
-            } else {
-                &plaintext
-            };
-            file.write_all(bytes)
-                .map_err(|e| TransferError::Storage(storage_error(&e)))?;
+            writer.write(&plaintext)?;
             if self.codec.peer_closed() {
+                writer.finish()?;
                 self.codec.close();
                 let _ = self.flush();
                 return Ok(());
@@ -391,11 +361,13 @@ impl<'a> Protected<'a> {
     }
 }
 
+/// Streams a file out through `send` (the socket, or the TLS codec),
+/// translating line ends for TYPE A; counts the wire bytes in `moved`.
 fn download(
     file: &mut std::fs::File,
-    data: &mut TcpStream,
     ascii: bool,
     moved: &mut u64,
+    mut send: impl FnMut(&[u8]) -> Result<(), TransferError>,
 ) -> Result<(), TransferError> {
     // Files this loop streams are larger than `disk::SMALL_FILE` (smaller
     // ones come loaded), so the full buffer is never much more than needed.
@@ -417,9 +389,52 @@ fn download(
         } else {
             chunk
         };
-        data.write_all(out)
-            .map_err(|_| TransferError::ConnectionLost)?;
+        send(out)?;
         *moved += out.len() as u64;
+    }
+}
+
+/// Where an upload's bytes go: the file, through the TYPE A decoder when
+/// asked.
+struct FileWriter<'a> {
+    file: &'a mut std::fs::File,
+    decoder: Option<AsciiDecoder>,
+    local: Vec<u8>,
+}
+
+impl<'a> FileWriter<'a> {
+    fn new(file: &'a mut std::fs::File, ascii: bool) -> FileWriter<'a> {
+        FileWriter {
+            file,
+            decoder: ascii.then(AsciiDecoder::new),
+            local: Vec::new(),
+        }
+    }
+
+    fn write(&mut self, chunk: &[u8]) -> Result<(), TransferError> {
+        let bytes = match &mut self.decoder {
+            Some(decoder) => {
+                self.local.clear();
+                decoder.decode(chunk, &mut self.local);
+                &self.local[..]
+            }
+            None => chunk,
+        };
+        self.file
+            .write_all(bytes)
+            .map_err(|e| TransferError::Storage(storage_error(&e)))
+    }
+
+    /// The end of the upload: what the decoder still holds (a final CR).
+    fn finish(&mut self) -> Result<(), TransferError> {
+        if let Some(decoder) = &mut self.decoder {
+            self.local.clear();
+            decoder.finish(&mut self.local);
+            self.file
+                .write_all(&self.local)
+                .map_err(|e| TransferError::Storage(storage_error(&e)))?;
+        }
+        Ok(())
     }
 }
 
@@ -430,32 +445,16 @@ fn upload_into(
     moved: &mut u64,
 ) -> Result<(), TransferError> {
     let mut buffer = vec![0; BUFFER];
-    let mut local = Vec::with_capacity(BUFFER);
-    let mut decoder = AsciiDecoder::new();
+    let mut writer = FileWriter::new(file, ascii);
     loop {
         let n = match data.read(&mut buffer) {
+            Ok(0) => return writer.finish(),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => return Err(TransferError::ConnectionLost),
         };
-        let chunk = buffer.get(..n).unwrap_or_default();
         *moved += n as u64;
-        let bytes: &[u8] = if ascii {
-            local.clear();
-            if n == 0 {
-                decoder.finish(&mut local);
-            } else {
-                decoder.decode(chunk, &mut local);
-            }
-            &local
-        } else {
-            chunk
-        };
-        file.write_all(bytes)
-            .map_err(|e| TransferError::Storage(storage_error(&e)))?;
-        if n == 0 {
-            return Ok(());
-        }
+        writer.write(buffer.get(..n).unwrap_or_default())?;
     }
 }
 

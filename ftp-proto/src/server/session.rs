@@ -1568,19 +1568,18 @@ impl Session {
         };
         transfer.started = true;
         transfer.deadline = None;
-        let (payload, action) = match &transfer.payload {
-            Payload::File { id, direction } => (Some((*id, *direction)), None),
-            Payload::Listing(bytes) => (None, Some(bytes.clone())),
+        let Some(transfer) = &self.transfer else {
+            return;
         };
-        let action = match (payload, action) {
-            (Some((file, direction)), _) => Action::Transfer {
-                file,
-                direction,
+        let action = match &transfer.payload {
+            Payload::File { id, direction } => Action::Transfer {
+                file: *id,
+                direction: *direction,
                 ascii,
-                tls: self.data_tls(Some(direction)),
+                tls: self.data_tls(Some(*direction)),
             },
-            (None, listing) => Action::SendListing {
-                listing: listing.unwrap_or_default(),
+            Payload::Listing(listing) => Action::SendListing {
+                listing: listing.clone(),
                 tls: self.data_tls(None),
             },
         };

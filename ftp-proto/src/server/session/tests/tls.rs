@@ -2,7 +2,7 @@
 //! session, with a CA and a certificate for `localhost` made by rcgen at
 //! test time.
 
-use super::super::super::harness::{Harness, PASSIVE_PORT};
+use super::super::super::harness::Harness;
 use super::*;
 use crate::tls::{CertificateDer, DataTls, PrivateKeyDer, ServerTls, TlsCodec, TlsError};
 use rustls::pki_types::ServerName;
@@ -376,7 +376,6 @@ fn transfers_need_prot_p_and_carry_the_data_tls() {
         .iter()
         .any(|a| matches!(a, Action::SendListing { tls: Some(_), .. }));
     assert!(listing, "{:?}", h.actions);
-    let _ = PASSIVE_PORT;
 }
 
 /// The data connection must resume the control connection's session: a
