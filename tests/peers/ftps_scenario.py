@@ -8,6 +8,8 @@ SCENARIO:
                downloaded back and compared, then a listing
   stock        stock FTP_TLS, whose data connections never reuse the
                session: prints "refused 522" or "accepted"
+  truncated    an upload whose data connection closes without TLS
+               close_notify: prints the final reply's code
 Prints what it checked; exits non-zero on the first failure.
 """
 import ftplib
@@ -81,6 +83,20 @@ def stock(host, port, user, password, cafile, workdir):
     expected = open(os.path.join(workdir, "small.bin"), "rb").read()
     assert data == expected, "%d bytes of %d" % (len(data), len(expected))
     print("accepted")
+
+
+def truncated(host, port, user, password, cafile, workdir):
+    ftp = connect(ReusingFTP_TLS, host, port, user, password, cafile)
+    ftp.voidcmd("TYPE I")
+    conn = ftp.transfercmd("STOR keep.bin")
+    conn.sendall(os.urandom(1 << 20))
+    # Close the TCP connection under TLS, with no close_notify: what a
+    # killed client or a cut connection looks like.
+    os.close(conn.detach())
+    try:
+        print("final %s" % ftp.voidresp()[:3])
+    except ftplib.Error as e:
+        print("final %s" % str(e)[:3])
 
 
 if __name__ == "__main__":

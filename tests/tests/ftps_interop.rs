@@ -234,6 +234,21 @@ fn python_stock_ftp_tls_and_the_reuse_check(kind: ServerKind) {
     assert_eq!(ftps_python(&f, "stock").trim(), "accepted");
 }
 
+/// An upload whose data connection ends without TLS close_notify is
+/// truncated: 426, and the previous content of the file stays.
+fn truncated_upload_is_not_committed(kind: ServerKind) {
+    let f = fixture(kind, false, false);
+    f.server.put("keep.bin", b"previous content");
+    assert_eq!(ftps_python(&f, "truncated").trim(), "final 426");
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            std::fs::read_dir(f.server.root()).unwrap().count() == 3
+        }),
+        "the file written aside is still there"
+    );
+    assert_eq!(f.server.read("keep.bin"), b"previous content");
+}
+
 /// A client that sends garbage instead of a ClientHello is dropped; one
 /// that stalls mid-handshake is timed out; others are served meanwhile.
 fn bad_handshakes_harm_nobody_else(kind: ServerKind) {
@@ -288,4 +303,5 @@ on_both_servers!(
     python_round_trips_in_one_session,
     python_stock_ftp_tls_and_the_reuse_check,
     bad_handshakes_harm_nobody_else,
+    truncated_upload_is_not_committed,
 );
