@@ -13,10 +13,11 @@ use crate::clock;
 use bytes::Bytes;
 use ftp_proto::ascii::{AsciiDecoder, AsciiEncoder};
 use ftp_proto::client::{
-    Action, Client as Engine, ClientConfig, ClientError, DataError, Direction, Event, Notice,
-    OperationId, Output,
+    Action, Client as Engine, ClientConfig, ClientError, DataError, DataTls, Direction, Event,
+    Notice, OperationId, Output, TlsSettings,
 };
 use ftp_proto::listing::parse::{Entry, Listing};
+use ftp_proto::tls::TlsCodec;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -188,10 +189,16 @@ pub enum ClientIo {
         direction: Direction,
         /// TYPE A.
         ascii: bool,
+        /// PROT P: for the pump.
+        tls: Option<DataTls>,
     },
-    /// Read the data connection to its end, at most [`MAX_LISTING`]
-    /// bytes, then call [`ClientDriver::listing_received`].
-    ReceiveListing,
+    /// Read the data connection to its end through a
+    /// [`ClientDriver::listing_pump`], then call
+    /// [`ClientDriver::listing_received`].
+    ReceiveListing {
+        /// PROT P: for the pump.
+        tls: Option<DataTls>,
+    },
     /// Close the data connection and the listener.
     CloseData,
     /// Close the control connection.
@@ -365,21 +372,43 @@ impl ClientDriver {
         self.engine.handle_event(event, clock::now());
     }
 
-    /// The pump for one transfer's bytes.
-    pub fn pump(&mut self, ascii: bool) -> DataPump<'_> {
+    /// The pump for one transfer's bytes; `tls` from the transfer's
+    /// [`ClientIo`]. Fails when the TLS codec cannot start.
+    pub fn pump(&mut self, ascii: bool, tls: Option<DataTls>) -> Result<DataPump<'_>, DataError> {
         if self.buffer.is_empty() {
             // Allocated at the first transfer: idle clients stay small.
             self.buffer = vec![0; BUFFER];
         }
-        DataPump {
+        let codec = match tls {
+            Some(tls) => Some(Box::new(
+                tls.start().map_err(|e| DataError::Tls(e.to_string()))?,
+            )),
+            None => None,
+        };
+        Ok(DataPump {
             ascii,
             buffer: &mut self.buffer,
             converted: Vec::new(),
             decoder: AsciiDecoder::new(),
             encoder: AsciiEncoder::new(),
             moved: 0,
+            limit: None,
             progress: self.progress.as_mut(),
-        }
+            trace: self.trace.as_mut(),
+            codec,
+            ciphertext: Vec::new(),
+            plaintext: Vec::new(),
+            reported: false,
+        })
+    }
+
+    /// The pump for a listing: at most [`MAX_LISTING`] bytes, in TYPE A
+    /// as the server sent them (the listing parser reads CRLF and LF).
+    pub fn listing_pump(&mut self, tls: Option<DataTls>) -> Result<DataPump<'_>, DataError> {
+        let mut pump = self.pump(false, tls)?;
+        pump.limit = Some(MAX_LISTING as u64);
+        pump.progress = None;
+        Ok(pump)
     }
 
     fn perform(&mut self, action: Action) {
@@ -403,8 +432,16 @@ impl ClientDriver {
                 return self.engine.handle_event(event, clock::now());
             }
             Action::RejectData => ClientIo::Reject,
-            Action::Transfer { direction, ascii } => ClientIo::Transfer { direction, ascii },
-            Action::ReceiveListing => ClientIo::ReceiveListing,
+            Action::Transfer {
+                direction,
+                ascii,
+                tls,
+            } => ClientIo::Transfer {
+                direction,
+                ascii,
+                tls,
+            },
+            Action::ReceiveListing { tls } => ClientIo::ReceiveListing { tls },
             Action::AbortTransfer | Action::CloseData => ClientIo::CloseData,
             Action::Close => ClientIo::Close,
         };
@@ -413,9 +450,23 @@ impl ClientDriver {
 }
 
 /// Where one transfer's bytes pass between the data connection and the
-/// caller's source or sink: the TYPE A codec, the count, the progress
-/// callback. The adapter reads into [`DataPump::buffer`] and writes what
-/// the pump returns.
+/// caller's source or sink: the TLS codec under PROT P, the TYPE A codec,
+/// the count, the progress callback. The adapter reads from the data
+/// connection into [`DataPump::buffer`] and passes what it read to
+/// [`DataPump::received`], reads from its source into the same buffer and
+/// passes it to [`DataPump::to_send`], and after each step writes
+/// [`DataPump::outgoing`] to the data connection (TLS handshake records,
+/// alerts; empty without TLS). Every step is the same with and without
+/// TLS, so an adapter has one loop for both:
+///
+/// - download: write `outgoing`; until the end of the stream, read,
+///   `received` → sink, write `outgoing`; then `received_all` → sink
+///   (an error if the TLS stream was cut short); write `close`.
+/// - upload: while [`DataPump::handshaking`], write `outgoing`, read,
+///   `received`; then write `outgoing` and `to_send` → connection
+///   per chunk; write `close`, shut the write side, and read to the end
+///   through `received` (the server's close, and TLS 1.3 tickets the next
+///   data connection resumes from).
 pub struct DataPump<'a> {
     ascii: bool,
     buffer: &'a mut Vec<u8>,
@@ -423,7 +474,18 @@ pub struct DataPump<'a> {
     decoder: AsciiDecoder,
     encoder: AsciiEncoder,
     moved: u64,
+    limit: Option<u64>,
     progress: Option<&'a mut Progress>,
+    trace: Option<&'a mut Trace>,
+    codec: Option<Box<TlsCodec>>,
+    ciphertext: Vec<u8>,
+    plaintext: Vec<u8>,
+    /// The handshake's summary went to the trace.
+    reported: bool,
+}
+
+fn tls_error(error: ftp_proto::tls::TlsError) -> DataError {
+    DataError::Tls(error.to_string())
 }
 
 impl DataPump<'_> {
@@ -432,29 +494,75 @@ impl DataPump<'_> {
         self.buffer
     }
 
-    /// `n` bytes were read from the data connection into the buffer
-    /// (a download): what to write to the sink.
-    pub fn received(&mut self, n: usize) -> &[u8] {
-        self.moved += n as u64;
+    /// Whether the TLS handshake still needs bytes from the server before
+    /// anything can be sent.
+    pub fn handshaking(&self) -> bool {
+        self.codec.as_ref().is_some_and(|c| c.is_handshaking())
+    }
+
+    /// Ciphertext to write to the data connection now (empty without TLS).
+    pub fn outgoing(&mut self) -> &[u8] {
+        self.ciphertext.clear();
+        if let Some(codec) = &mut self.codec {
+            codec.transmit(&mut self.ciphertext);
+        }
+        &self.ciphertext
+    }
+
+    /// `n` bytes were read from the data connection into the buffer (a
+    /// download, a listing, or what follows an upload): what to write to
+    /// the sink.
+    pub fn received(&mut self, n: usize) -> Result<&[u8], DataError> {
         let chunk = self.buffer.get(..n).unwrap_or_default();
+        let chunk = match &mut self.codec {
+            Some(codec) => {
+                codec.receive(chunk).map_err(tls_error)?;
+                self.plaintext = codec.take_plaintext();
+                if !self.reported && !codec.is_handshaking() {
+                    self.reported = true;
+                    if let (Some(trace), Some(summary)) = (&mut self.trace, codec.summary()) {
+                        trace(&Notice::Protected {
+                            data: true,
+                            summary,
+                        });
+                    }
+                }
+                &self.plaintext[..]
+            }
+            None => chunk,
+        };
+        self.moved += chunk.len() as u64;
+        if self.limit.is_some_and(|limit| self.moved > limit) {
+            return Err(DataError::TooLarge);
+        }
         if !self.ascii {
-            return chunk;
+            return Ok(chunk);
         }
         self.converted.clear();
         self.decoder.decode(chunk, &mut self.converted);
-        &self.converted
+        Ok(&self.converted)
     }
 
-    /// The download reached its end: the last bytes for the sink.
-    pub fn received_all(&mut self) -> &[u8] {
+    /// The download reached the end of the stream: the last bytes for the
+    /// sink. Under TLS, a stream that ended without `close_notify` was cut
+    /// short: [`DataError::Truncated`].
+    pub fn received_all(&mut self) -> Result<&[u8], DataError> {
+        if let Some(codec) = &self.codec {
+            if codec.is_handshaking() {
+                return Err(DataError::Tls("closed during the handshake".into()));
+            }
+            if !codec.peer_closed() {
+                return Err(DataError::Truncated);
+            }
+        }
         self.converted.clear();
         self.decoder.finish(&mut self.converted);
-        &self.converted
+        Ok(&self.converted)
     }
 
     /// `n` bytes were read from the source into the buffer (an upload):
     /// what to write to the data connection, counted as moved.
-    pub fn to_send(&mut self, n: usize) -> &[u8] {
+    pub fn to_send(&mut self, n: usize) -> Result<&[u8], DataError> {
         let chunk = self.buffer.get(..n).unwrap_or_default();
         let out = if self.ascii {
             self.converted.clear();
@@ -464,7 +572,23 @@ impl DataPump<'_> {
             chunk
         };
         self.moved += out.len() as u64;
-        out
+        match &mut self.codec {
+            Some(codec) => {
+                codec.send(out).map_err(tls_error)?;
+                self.ciphertext.clear();
+                codec.transmit(&mut self.ciphertext);
+                Ok(&self.ciphertext)
+            }
+            None => Ok(out),
+        }
+    }
+
+    /// The end of what we send: TLS `close_notify` (empty without TLS).
+    pub fn close(&mut self) -> &[u8] {
+        if let Some(codec) = &mut self.codec {
+            codec.close();
+        }
+        self.outgoing()
     }
 
     /// After each chunk: whether the caller's progress callback lets the
@@ -476,10 +600,62 @@ impl DataPump<'_> {
         }
     }
 
-    /// Bytes moved over the data connection so far.
+    /// Bytes moved over the data connection so far (plaintext under TLS).
     pub fn moved(&self) -> u64 {
         self.moved
     }
+}
+
+/// Where a client's FTPS trust comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// TLS from the first byte (implicit FTPS, `ftps://`, port 990)
+    /// rather than `AUTH TLS` after the greeting.
+    pub implicit: bool,
+    /// A PEM file of CA certificates trusted besides the system's.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Accept any certificate: encrypted, but the server unauthenticated.
+    pub insecure: bool,
+    /// Try `AUTH SSL` when `AUTH TLS` is refused.
+    pub auth_ssl_fallback: bool,
+}
+
+/// FTPS settings for the engine's [`ClientConfig::tls`]: certificates
+/// verified for `server_name` (the host name or address connected to)
+/// against the system's roots and the CA file, or not at all when
+/// [`TlsOptions::insecure`] asks so.
+pub fn tls_settings(server_name: &str, options: &TlsOptions) -> Result<TlsSettings, Error> {
+    use ftp_proto::tls::{CertificateDer, ClientTls, TlsError};
+    let config = |e: TlsError| Error::Ftp(ClientError::Tls(e));
+    let connector = if options.insecure {
+        ClientTls::insecure(server_name).map_err(config)?
+    } else {
+        let mut roots: Vec<CertificateDer<'static>> =
+            rustls_native_certs::load_native_certs().certs;
+        if let Some(path) = &options.ca_file {
+            use ftp_proto::tls::PemObject;
+            let pem = std::fs::read(path)
+                .map_err(|e| config(TlsError::Config(format!("{}: {e}", path.display()))))?;
+            let before = roots.len();
+            for cert in CertificateDer::pem_slice_iter(&pem) {
+                roots.push(
+                    cert.map_err(|e| config(TlsError::Config(format!("{}: {e}", path.display()))))?,
+                );
+            }
+            if roots.len() == before {
+                return Err(config(TlsError::Config(format!(
+                    "{}: no certificate in the file",
+                    path.display()
+                ))));
+            }
+        }
+        ClientTls::new(server_name, &roots).map_err(config)?
+    };
+    Ok(TlsSettings {
+        connector,
+        implicit: options.implicit,
+        auth_ssl_fallback: options.auth_ssl_fallback,
+    })
 }
 
 /// The error for a source or sink that failed.
@@ -502,20 +678,33 @@ mod tests {
     #[test]
     fn the_pump_translates_type_a_both_ways_and_counts_wire_bytes() {
         let mut driver = driver();
-        let mut pump = driver.pump(true);
+        let mut pump = driver.pump(true, None).unwrap();
         pump.buffer()[..5].copy_from_slice(b"a\r\nb\r");
-        assert_eq!(pump.received(5), b"a\nb");
-        assert_eq!(pump.received_all(), b"\r");
+        assert_eq!(pump.received(5).unwrap(), b"a\nb");
+        assert_eq!(pump.received_all().unwrap(), b"\r");
         assert_eq!(pump.moved(), 5);
 
-        let mut pump = driver.pump(true);
+        let mut pump = driver.pump(true, None).unwrap();
         pump.buffer()[..4].copy_from_slice(b"x\ny\n");
-        assert_eq!(pump.to_send(4), b"x\r\ny\r\n");
+        assert_eq!(pump.to_send(4).unwrap(), b"x\r\ny\r\n");
         assert_eq!(pump.moved(), 6);
 
-        let mut pump = driver.pump(false);
+        let mut pump = driver.pump(false, None).unwrap();
         pump.buffer()[..3].copy_from_slice(b"a\nb");
-        assert_eq!(pump.received(3), b"a\nb");
+        assert_eq!(pump.received(3).unwrap(), b"a\nb");
+        // Without TLS there is nothing of its own to send.
+        assert!(pump.outgoing().is_empty() && pump.close().is_empty());
+        assert!(!pump.handshaking());
+    }
+
+    #[test]
+    fn a_listing_pump_stops_at_the_limit() {
+        let mut driver = driver();
+        let mut pump = driver.listing_pump(None).unwrap();
+        for _ in 0..MAX_LISTING / BUFFER {
+            assert!(pump.received(BUFFER).is_ok());
+        }
+        assert_eq!(pump.received(1).err(), Some(DataError::TooLarge));
     }
 
     #[test]
@@ -528,10 +717,10 @@ mod tests {
                 ControlFlow::Continue(())
             }
         }));
-        let mut pump = driver.pump(false);
-        pump.received(3);
+        let mut pump = driver.pump(false, None).unwrap();
+        pump.received(3).unwrap();
         assert_eq!(pump.carry_on(), Ok(()));
-        pump.received(1);
+        pump.received(1).unwrap();
         assert_eq!(pump.carry_on(), Err(DataError::Aborted));
     }
 }

@@ -479,6 +479,11 @@ impl ReplyParser {
         self.decoder.push(bytes);
     }
 
+    /// Bytes received and not yet read as replies.
+    pub fn buffered(&self) -> usize {
+        self.decoder.buffered()
+    }
+
     /// Whether a reply has been started and not finished, or bytes wait.
     pub fn is_mid_reply(&self) -> bool {
         self.pending.is_some() || self.decoder.has_partial_line()

@@ -20,20 +20,36 @@
 //!   `require_ssl_reuse`).
 //! - Tickets: stateless (a ticketer, not a single-use cache), so that a
 //!   client may offer the control connection's session on every data
-//!   connection, as curl and lftp do under TLS 1.3; and none are sent on
-//!   an upload's data connection, where a client that never reads them
-//!   would answer with a reset that truncates the upload.
+//!   connection, as curl and lftp do under TLS 1.3. On an upload's data
+//!   connection the TLS 1.3 tickets are held back until the client's
+//!   `close_notify` has come: a client that never reads them (curl, lftp)
+//!   would otherwise close with unread bytes, and its kernel's reset would
+//!   cut the end of the upload; a client that reads to the end (ours)
+//!   still gets fresh tickets from every data connection.
 //! - The end of a protected stream is a `close_notify`; a connection that
 //!   ends without one is a truncated transfer
 //!   ([`TlsCodec::peer_closed`]).
+//!
+//! # The client side
+//!
+//! [`ClientTls`] verifies the server's certificate against the roots it is
+//! given (or, asked explicitly, not at all) for the name the user connected
+//! to. Data connections verify against, and resume the session of, that
+//! same name, whatever address a PASV or EPSV reply named. TLS 1.3 tickets
+//! are single-use in a client; the adapters read every protected data
+//! connection to its end, uploads too, so that each one's fresh tickets are
+//! stored for the next.
 
 use bytes::Bytes;
+use rustls::client::{ClientConfig, ClientConnection};
+use rustls::pki_types::ServerName;
 use rustls::server::{ServerConfig, ServerConnection};
 use rustls::{HandshakeKind, ProtocolVersion};
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 
+pub use rustls::pki_types::pem::PemObject;
 pub use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// Why TLS failed.
@@ -45,6 +61,13 @@ pub enum TlsError {
     Protocol(String),
     /// A data connection did not resume its control connection's session.
     NotResumed,
+    /// The server's certificate is not trusted for the name connected to.
+    Certificate {
+        /// The name (or address) it was checked against.
+        name: String,
+        /// Why it was refused, in words.
+        why: String,
+    },
 }
 
 impl fmt::Display for TlsError {
@@ -55,6 +78,12 @@ impl fmt::Display for TlsError {
             TlsError::NotResumed => f.write_str(
                 "the data connection did not resume the control connection's TLS session",
             ),
+            TlsError::Certificate { name, why } => {
+                write!(
+                    f,
+                    "the server's certificate is not trusted for {name}: {why}"
+                )
+            }
         }
     }
 }
@@ -64,11 +93,7 @@ impl std::error::Error for TlsError {}
 /// A server's certificate and the TLS settings of its connections.
 #[derive(Clone)]
 pub struct ServerTls {
-    /// Control connections, downloads and listings.
-    control: Arc<ServerConfig>,
-    /// Upload data connections: the same certificate and tickets, but no
-    /// TLS 1.3 tickets sent.
-    upload: Arc<ServerConfig>,
+    config: Arc<ServerConfig>,
 }
 
 impl fmt::Debug for ServerTls {
@@ -79,7 +104,7 @@ impl fmt::Debug for ServerTls {
 
 impl PartialEq for ServerTls {
     fn eq(&self, other: &ServerTls) -> bool {
-        Arc::ptr_eq(&self.control, &other.control)
+        Arc::ptr_eq(&self.config, &other.config)
     }
 }
 
@@ -108,20 +133,17 @@ impl ServerTls {
             }
         });
         let provider = Arc::new(provider);
-        let mut control = ServerConfig::builder_with_provider(provider)
+        let mut config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError::Config(e.to_string()))?
             .with_no_client_auth()
             .with_single_cert(chain, key)
             .map_err(|e| TlsError::Config(e.to_string()))?;
-        control.ticketer =
+        config.ticketer =
             rustls::crypto::ring::Ticketer::new().map_err(|e| TlsError::Config(e.to_string()))?;
-        control.ignore_client_order = true;
-        let mut upload = control.clone();
-        upload.send_tls13_tickets = 0;
+        config.ignore_client_order = true;
         Ok(ServerTls {
-            control: Arc::new(control),
-            upload: Arc::new(upload),
+            config: Arc::new(config),
         })
     }
 
@@ -142,25 +164,179 @@ impl ServerTls {
 
     /// A codec for a control connection, whose sessions carry `token`.
     pub(crate) fn control_codec(&self, token: &[u8]) -> Result<TlsCodec, TlsError> {
-        let mut connection = ServerConnection::new(self.control.clone())
+        let mut connection = ServerConnection::new(self.config.clone())
             .map_err(|e| TlsError::Config(e.to_string()))?;
         connection.set_resumption_data(token);
-        Ok(TlsCodec::new(connection.into(), None))
+        Ok(TlsCodec::new(connection.into(), None, None))
     }
 
     /// What a protected data connection of the control connection with
-    /// `token` needs: `upload` sends no tickets; `require_resumption`
-    /// refuses a handshake that does not resume a session with the token.
+    /// `token` needs: `upload` holds its tickets back until the client's
+    /// close_notify; `require_resumption` refuses a handshake that does not
+    /// resume a session with the token.
     pub(crate) fn data(&self, upload: bool, token: Bytes, require_resumption: bool) -> DataTls {
         DataTls {
-            config: if upload {
-                self.upload.clone()
-            } else {
-                self.control.clone()
+            side: DataSide::Server {
+                config: self.config.clone(),
+                token,
+                require_resumption,
+                upload,
             },
-            token,
-            require_resumption,
         }
+    }
+}
+
+/// A client's TLS settings for one server: the roots it trusts (or none,
+/// explicitly) and the name it connected to, which every connection to that
+/// server, control and data, is verified against and resumes sessions of.
+#[derive(Clone)]
+pub struct ClientTls {
+    config: Arc<ClientConfig>,
+    server_name: ServerName<'static>,
+}
+
+impl fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientTls")
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for ClientTls {
+    fn eq(&self, other: &ClientTls) -> bool {
+        Arc::ptr_eq(&self.config, &other.config) && self.server_name == other.server_name
+    }
+}
+
+impl Eq for ClientTls {}
+
+fn client_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn parse_server_name(name: &str) -> Result<ServerName<'static>, TlsError> {
+    // A bracketed IPv6 literal, as it appears in a URL.
+    let bare = name
+        .strip_prefix('[')
+        .and_then(|n| n.strip_suffix(']'))
+        .unwrap_or(name);
+    ServerName::try_from(bare.to_string())
+        .map_err(|_| TlsError::Config(format!("{name:?} is not a host name or an IP address")))
+}
+
+impl ClientTls {
+    /// Verifies servers against `roots` (CA certificates, DER) for
+    /// `server_name`, the host name or IP address the user connected to.
+    /// Certificates that cannot be used as roots are skipped; none usable
+    /// is an error.
+    pub fn new(
+        server_name: &str,
+        roots: &[CertificateDer<'static>],
+    ) -> Result<ClientTls, TlsError> {
+        let mut store = rustls::RootCertStore::empty();
+        let (added, _ignored) = store.add_parsable_certificates(roots.iter().cloned());
+        if added == 0 {
+            return Err(TlsError::Config("no usable CA certificate".into()));
+        }
+        let config = ClientConfig::builder_with_provider(client_provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Config(e.to_string()))?
+            .with_root_certificates(store)
+            .with_no_client_auth();
+        Ok(ClientTls {
+            config: Arc::new(config),
+            server_name: parse_server_name(server_name)?,
+        })
+    }
+
+    /// Accepts any certificate the server shows: the connection is
+    /// encrypted but the server is not authenticated. Only for a user who
+    /// asked for it by name (`--insecure`).
+    pub fn insecure(server_name: &str) -> Result<ClientTls, TlsError> {
+        let provider = client_provider();
+        let verifier = Arc::new(AnyCertificate {
+            algorithms: provider.signature_verification_algorithms,
+        });
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Config(e.to_string()))?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
+        Ok(ClientTls {
+            config: Arc::new(config),
+            server_name: parse_server_name(server_name)?,
+        })
+    }
+
+    /// The name certificates are verified against.
+    pub fn server_name(&self) -> String {
+        self.server_name.to_str().into_owned()
+    }
+
+    /// A codec for the control connection.
+    pub(crate) fn control_codec(&self) -> Result<TlsCodec, TlsError> {
+        let connection = ClientConnection::new(self.config.clone(), self.server_name.clone())
+            .map_err(|e| TlsError::Config(e.to_string()))?;
+        Ok(TlsCodec::new(
+            connection.into(),
+            None,
+            Some(self.server_name()),
+        ))
+    }
+
+    /// The protection of a data connection: the same name, the same
+    /// session store.
+    pub(crate) fn data(&self) -> DataTls {
+        DataTls {
+            side: DataSide::Client {
+                config: self.config.clone(),
+                server_name: self.server_name.clone(),
+            },
+        }
+    }
+}
+
+/// The verifier of [`ClientTls::insecure`]: signatures are still checked
+/// (the handshake is sound), the certificate is not.
+#[derive(Debug)]
+struct AnyCertificate {
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.algorithms.supported_schemes()
     }
 }
 
@@ -168,42 +344,111 @@ impl ServerTls {
 /// into a codec with [`DataTls::start`] by whoever moves the bytes.
 #[derive(Clone)]
 pub struct DataTls {
-    config: Arc<ServerConfig>,
-    /// The control connection's token: carried by the tickets this
-    /// connection issues too, so that a later data connection may resume
-    /// from them.
-    token: Bytes,
-    require_resumption: bool,
+    side: DataSide,
+}
+
+#[derive(Clone)]
+enum DataSide {
+    Server {
+        config: Arc<ServerConfig>,
+        /// The control connection's token: carried by the tickets this
+        /// connection issues too, so that a later data connection may
+        /// resume from them.
+        token: Bytes,
+        require_resumption: bool,
+        /// Hold TLS 1.3 tickets back until the client's close_notify.
+        upload: bool,
+    },
+    Client {
+        config: Arc<ClientConfig>,
+        server_name: ServerName<'static>,
+    },
 }
 
 impl fmt::Debug for DataTls {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DataTls")
-            .field("require_resumption", &self.require_resumption)
-            .finish_non_exhaustive()
+        match &self.side {
+            DataSide::Server {
+                require_resumption,
+                upload,
+                ..
+            } => f
+                .debug_struct("DataTls::Server")
+                .field("require_resumption", require_resumption)
+                .field("upload", upload)
+                .finish_non_exhaustive(),
+            DataSide::Client { server_name, .. } => f
+                .debug_struct("DataTls::Client")
+                .field("server_name", server_name)
+                .finish_non_exhaustive(),
+        }
     }
 }
 
 impl PartialEq for DataTls {
     fn eq(&self, other: &DataTls) -> bool {
-        Arc::ptr_eq(&self.config, &other.config)
-            && self.token == other.token
-            && self.require_resumption == other.require_resumption
+        match (&self.side, &other.side) {
+            (
+                DataSide::Server {
+                    config: a,
+                    token: ta,
+                    require_resumption: ra,
+                    upload: ua,
+                },
+                DataSide::Server {
+                    config: b,
+                    token: tb,
+                    require_resumption: rb,
+                    upload: ub,
+                },
+            ) => Arc::ptr_eq(a, b) && ta == tb && ra == rb && ua == ub,
+            (
+                DataSide::Client {
+                    config: a,
+                    server_name: na,
+                },
+                DataSide::Client {
+                    config: b,
+                    server_name: nb,
+                },
+            ) => Arc::ptr_eq(a, b) && na == nb,
+            (DataSide::Server { .. }, DataSide::Client { .. })
+            | (DataSide::Client { .. }, DataSide::Server { .. }) => false,
+        }
     }
 }
 
 impl Eq for DataTls {}
 
 impl DataTls {
-    /// The codec for the data connection (the server side of its
-    /// handshake: the FTP client is the TLS client whichever side
-    /// connected, RFC 4217 §7).
+    /// The codec for the data connection. The FTP client is the TLS
+    /// client whichever side connected (RFC 4217 §7).
     pub fn start(&self) -> Result<TlsCodec, TlsError> {
-        let mut connection = ServerConnection::new(self.config.clone())
-            .map_err(|e| TlsError::Config(e.to_string()))?;
-        connection.set_resumption_data(&self.token);
-        let resume = self.require_resumption.then(|| self.token.clone());
-        Ok(TlsCodec::new(connection.into(), resume))
+        match &self.side {
+            DataSide::Server {
+                config,
+                token,
+                require_resumption,
+                upload,
+            } => {
+                let mut connection = ServerConnection::new(config.clone())
+                    .map_err(|e| TlsError::Config(e.to_string()))?;
+                connection.set_resumption_data(token);
+                let resume = require_resumption.then(|| token.clone());
+                let mut codec = TlsCodec::new(connection.into(), resume, None);
+                codec.hold_tickets = *upload;
+                Ok(codec)
+            }
+            DataSide::Client {
+                config,
+                server_name,
+            } => {
+                let connection = ClientConnection::new(config.clone(), server_name.clone())
+                    .map_err(|e| TlsError::Config(e.to_string()))?;
+                let name = server_name.to_str().into_owned();
+                Ok(TlsCodec::new(connection.into(), None, Some(name)))
+            }
+        }
     }
 }
 
@@ -216,6 +461,11 @@ pub struct TlsCodec {
     /// is done.
     resume: Option<Bytes>,
     checked: bool,
+    /// The server name a client verifies, for error messages.
+    peer_name: Option<String>,
+    /// A server's upload connection: TLS 1.3 tickets wait for the close.
+    hold_tickets: bool,
+    closing: bool,
 }
 
 impl fmt::Debug for TlsCodec {
@@ -236,10 +486,16 @@ pub struct TlsSummary {
     pub cipher_suite: String,
     /// Whether the handshake resumed an earlier session.
     pub resumed: bool,
+    /// The peer's certificate (DER), when it showed one.
+    pub peer_certificate: Option<CertificateDer<'static>>,
 }
 
 impl TlsCodec {
-    fn new(mut connection: rustls::Connection, resume: Option<Bytes>) -> TlsCodec {
+    fn new(
+        mut connection: rustls::Connection,
+        resume: Option<Bytes>,
+        peer_name: Option<String>,
+    ) -> TlsCodec {
         // The caller transmits after every send: what waits is at most the
         // last chunk it sent, so no limit of rustls's own (64 KiB by
         // default, which a larger chunk would overflow).
@@ -250,6 +506,21 @@ impl TlsCodec {
             peer_closed: false,
             resume,
             checked: false,
+            peer_name,
+            hold_tickets: false,
+            closing: false,
+        }
+    }
+
+    fn failed(&mut self, error: rustls::Error) -> TlsError {
+        // An alert may follow; nothing else will.
+        self.closing = true;
+        match error {
+            rustls::Error::InvalidCertificate(why) => TlsError::Certificate {
+                name: self.peer_name.clone().unwrap_or_default(),
+                why: certificate_problem(&why),
+            },
+            other => TlsError::Protocol(other.to_string()),
         }
     }
 
@@ -260,7 +531,10 @@ impl TlsCodec {
             match self.connection.read_tls(&mut ciphertext) {
                 Ok(0) => break,
                 Ok(_) => {}
-                Err(error) => return Err(TlsError::Protocol(error.to_string())),
+                Err(error) => {
+                    self.closing = true;
+                    return Err(TlsError::Protocol(error.to_string()));
+                }
             }
             self.process()?;
         }
@@ -268,9 +542,9 @@ impl TlsCodec {
     }
 
     fn process(&mut self) -> Result<(), TlsError> {
-        self.connection
-            .process_new_packets()
-            .map_err(|e| TlsError::Protocol(e.to_string()))?;
+        if let Err(error) = self.connection.process_new_packets() {
+            return Err(self.failed(error));
+        }
         let mut chunk = [0u8; 16 * 1024];
         loop {
             match self.connection.reader().read(&mut chunk) {
@@ -325,6 +599,9 @@ impl TlsCodec {
 
     /// Appends the ciphertext to send to the peer.
     pub fn transmit(&mut self, out: &mut Vec<u8>) {
+        if self.holding() {
+            return;
+        }
         while self.connection.wants_write() {
             match self.connection.write_tls(out) {
                 Ok(0) | Err(_) => break,
@@ -335,11 +612,24 @@ impl TlsCodec {
 
     /// Whether ciphertext waits for [`TlsCodec::transmit`].
     pub fn wants_transmit(&self) -> bool {
-        self.connection.wants_write()
+        self.connection.wants_write() && !self.holding()
+    }
+
+    /// On a server's upload connection under TLS 1.3, once the handshake
+    /// is done, what rustls has to send is tickets: they wait until the
+    /// client's close_notify (or ours), so that a client that never reads
+    /// has nothing unread when it closes.
+    fn holding(&self) -> bool {
+        self.hold_tickets
+            && !self.closing
+            && !self.peer_closed
+            && !self.connection.is_handshaking()
+            && self.connection.protocol_version() == Some(ProtocolVersion::TLSv1_3)
     }
 
     /// Ends the stream with a `close_notify` (then transmit).
     pub fn close(&mut self) {
+        self.closing = true;
         self.connection.send_close_notify();
     }
 
@@ -369,6 +659,60 @@ impl TlsCodec {
             version,
             cipher_suite,
             resumed: self.connection.handshake_kind() == Some(HandshakeKind::Resumed),
+            peer_certificate: self
+                .connection
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .map(|leaf| leaf.clone().into_owned()),
         })
+    }
+}
+
+/// A refused certificate, in words.
+fn certificate_problem(error: &rustls::CertificateError) -> String {
+    use rustls::CertificateError::*;
+    match error {
+        UnknownIssuer => "it is not signed by a trusted authority".into(),
+        NotValidForName | NotValidForNameContext { .. } => "it is not issued for that name".into(),
+        Expired | ExpiredContext { .. } => "it has expired".into(),
+        NotValidYet | NotValidYetContext { .. } => "it is not valid yet".into(),
+        Revoked => "it was revoked".into(),
+        BadSignature => "its signature is invalid".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Test certificates, made by rcgen once per test run.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{CertificateDer, PrivateKeyDer, ServerTls};
+    use std::sync::OnceLock;
+
+    /// A CA, a leaf for localhost signed by it, and the leaf's key.
+    pub(crate) fn certificates()
+    -> &'static (CertificateDer<'static>, CertificateDer<'static>, Vec<u8>) {
+        static MADE: OnceLock<(CertificateDer<'static>, CertificateDer<'static>, Vec<u8>)> =
+            OnceLock::new();
+        MADE.get_or_init(|| {
+            let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            let ca_key = rcgen::KeyPair::generate().unwrap();
+            let ca_cert = ca.self_signed(&ca_key).unwrap();
+            let issuer = rcgen::Issuer::new(ca, ca_key);
+            let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+            let leaf_key = rcgen::KeyPair::generate().unwrap();
+            let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
+            (
+                ca_cert.der().clone(),
+                leaf_cert.der().clone(),
+                leaf_key.serialize_der(),
+            )
+        })
+    }
+
+    pub(crate) fn server_tls() -> ServerTls {
+        let (_, leaf, key) = certificates();
+        let key = PrivateKeyDer::try_from(key.clone()).unwrap();
+        ServerTls::new(vec![leaf.clone()], key).unwrap()
     }
 }

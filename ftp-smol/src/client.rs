@@ -7,9 +7,9 @@
 //! [`AsyncRead`]; a file is never held in memory. Many clients run
 //! concurrently on one executor (see `examples/parallel_downloads.rs`).
 
-use ftp_driver::client::{ClientDriver, ClientIo, DataPump, MAX_LISTING, local_error, output};
+use ftp_driver::client::{ClientDriver, ClientIo, DataPump, local_error, output};
 use ftp_proto::client::{
-    ClientConfig, DataError, Direction, Features, Notice, OperationId, Output, StoreMode,
+    ClientConfig, DataError, DataTls, Direction, Features, Notice, OperationId, Output, StoreMode,
 };
 use ftp_proto::listing::parse::{Entry, Listing};
 use smol::future::FutureExt;
@@ -22,7 +22,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::ops::ControlFlow;
 use std::time::{Duration, SystemTime};
 
-pub use ftp_driver::client::Error;
+pub use ftp_driver::client::{Error, TlsOptions, tls_settings};
 pub use ftp_proto::client::DataMode;
 
 /// Where a transfer's bytes come from or go to.
@@ -84,6 +84,26 @@ impl Client {
             }
         }
         Err(Error::Io(last))
+    }
+
+    /// Connects with FTPS to `host` (a name or an IP address) on `port`:
+    /// the server's certificate is verified for `host`, against the
+    /// system's roots and [`TlsOptions::ca_file`], on the control
+    /// connection and on every data connection.
+    pub async fn connect_tls(
+        host: &str,
+        port: u16,
+        mut config: ClientConfig,
+        tls: &TlsOptions,
+    ) -> Result<Client, Error> {
+        config.tls = Some(tls_settings(host, tls)?);
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        Client::connect((bare, port), config).await
+    }
+
+    /// What the control connection's TLS negotiated (FTPS only).
+    pub fn tls_summary(&self) -> Option<ftp_proto::tls::TlsSummary> {
+        self.driver.engine_ref().tls_summary()
     }
 
     async fn on_stream(control: Async<TcpStream>, config: ClientConfig) -> Result<Client, Error> {
@@ -342,25 +362,30 @@ impl Client {
                 self.listener = Async::new(listener).ok();
             }
             ClientIo::Reject => self.data = None,
-            ClientIo::Transfer { direction, ascii } => {
+            ClientIo::Transfer {
+                direction,
+                ascii,
+                tls,
+            } => {
                 self.listener = None;
                 let (moved, result) = match self.data.take() {
-                    Some(data) => self.transfer(data, direction, ascii, io).await,
+                    Some(data) => self.transfer(data, direction, ascii, tls, io).await,
                     None => (0, Err(DataError::ConnectionLost)),
                 };
                 self.driver.transfer_done(moved, result);
             }
-            ClientIo::ReceiveListing => {
+            ClientIo::ReceiveListing { tls } => {
                 self.listener = None;
                 let received = match self.data.take() {
                     Some(data) => {
-                        let mut out = Vec::new();
-                        let mut limited = (&data).take(MAX_LISTING as u64 + 1);
-                        limited
-                            .read_to_end(&mut out)
-                            .await
-                            .map(|_| out)
-                            .map_err(|_| DataError::ConnectionLost)
+                        let timeout = self.driver.data_timeout();
+                        let mut listing = Vec::new();
+                        match self.driver.listing_pump(tls) {
+                            Ok(mut pump) => receive(&data, &mut pump, &mut listing, timeout)
+                                .await
+                                .map(|()| listing),
+                            Err(error) => Err(error),
+                        }
                     }
                     None => Err(DataError::ConnectionLost),
                 };
@@ -383,70 +408,122 @@ impl Client {
         data: Async<TcpStream>,
         direction: Direction,
         ascii: bool,
+        tls: Option<DataTls>,
         io: &mut Io<'_>,
     ) -> (u64, Result<(), DataError>) {
-        let data_timeout = self.driver.data_timeout();
-        let mut pump = self.driver.pump(ascii);
+        let timeout = self.driver.data_timeout();
+        let mut pump = match self.driver.pump(ascii, tls) {
+            Ok(pump) => pump,
+            Err(error) => return (0, Err(error)),
+        };
         let result = match (direction, io) {
-            (Direction::Download, Io::Sink(sink)) => download(&data, &mut pump, sink).await,
-            (Direction::Upload, Io::Source(source)) => upload(&data, &mut pump, source).await,
+            (Direction::Download, Io::Sink(sink)) => receive(&data, &mut pump, sink, timeout).await,
+            (Direction::Upload, Io::Source(source)) => {
+                send(&data, &mut pump, source, timeout).await
+            }
             (Direction::Download | Direction::Upload, _) => Err(DataError::Local(
                 "no source or sink for this transfer".into(),
             )),
         };
-        // STREAM mode: closing the data connection ends the file.
-        let _ = data.get_ref().shutdown(Shutdown::Write);
-        if result.is_ok() && direction == Direction::Upload {
-            // Wait for the server to close its side: the file is whole
-            // before the 226 is awaited.
-            let mut reader = &data;
-            let _ = within(data_timeout, reader.read(&mut [0u8; 1])).await;
-        }
         (pump.moved(), result)
     }
 }
 
-async fn download(
+async fn write(data: &Async<TcpStream>, bytes: &[u8]) -> Result<(), DataError> {
+    let mut writer = data;
+    writer
+        .write_all(bytes)
+        .await
+        .map_err(|_| DataError::ConnectionLost)
+}
+
+/// A read, within `timeout` when one is given.
+async fn read(
+    data: &Async<TcpStream>,
+    buffer: &mut [u8],
+    timeout: Option<Duration>,
+) -> Result<usize, DataError> {
+    let mut reader = data;
+    loop {
+        let read = match timeout {
+            Some(timeout) => within(timeout, reader.read(buffer)).await,
+            None => reader.read(buffer).await,
+        };
+        match read {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return Err(DataError::ConnectionLost),
+        }
+    }
+}
+
+/// A download or a listing: to the end of the stream, then (under TLS)
+/// our close_notify.
+async fn receive(
     data: &Async<TcpStream>,
     pump: &mut DataPump<'_>,
     sink: &mut (dyn AsyncWrite + Unpin + Send),
+    timeout: Duration,
 ) -> Result<(), DataError> {
-    let mut reader = data;
+    write(data, pump.outgoing()).await?;
     loop {
-        let n = match reader.read(pump.buffer()).await {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return Err(DataError::ConnectionLost),
-        };
-        sink.write_all(pump.received(n))
+        let limit = pump.handshaking().then_some(timeout);
+        let n = read(data, pump.buffer(), limit).await?;
+        if n == 0 {
+            break;
+        }
+        sink.write_all(pump.received(n)?)
             .await
             .map_err(|e| local_error(&e))?;
+        write(data, pump.outgoing()).await?;
         pump.carry_on()?;
     }
-    sink.write_all(pump.received_all())
+    sink.write_all(pump.received_all()?)
         .await
         .map_err(|e| local_error(&e))?;
-    sink.flush().await.map_err(|e| local_error(&e))
+    sink.flush().await.map_err(|e| local_error(&e))?;
+    let _ = write(data, pump.close()).await;
+    let _ = data.get_ref().shutdown(Shutdown::Write);
+    Ok(())
 }
 
-async fn upload(
+/// An upload: the handshake, the bytes, the end of the stream (STREAM
+/// mode: closing the data connection ends the file), then the server's
+/// side read to its end, so that the file is whole before the 226 is
+/// awaited and TLS tickets on the connection are kept, not reset.
+async fn send(
     data: &Async<TcpStream>,
     pump: &mut DataPump<'_>,
     source: &mut (dyn AsyncRead + Unpin + Send),
+    timeout: Duration,
 ) -> Result<(), DataError> {
-    let mut writer = data;
+    while pump.handshaking() {
+        write(data, pump.outgoing()).await?;
+        match read(data, pump.buffer(), Some(timeout)).await? {
+            0 => return Err(DataError::Tls("closed during the handshake".into())),
+            n => pump.received(n).map(|_| ())?,
+        }
+    }
+    write(data, pump.outgoing()).await?;
     loop {
         let n = match source.read(pump.buffer()).await {
-            Ok(0) => return Ok(()),
+            Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(local_error(&e)),
         };
-        writer
-            .write_all(pump.to_send(n))
-            .await
-            .map_err(|_| DataError::ConnectionLost)?;
+        let out = pump.to_send(n)?;
+        write(data, out).await?;
         pump.carry_on()?;
     }
+    write(data, pump.close()).await?;
+    let _ = data.get_ref().shutdown(Shutdown::Write);
+    // What the server sends is TLS records (tickets, its close_notify) or
+    // nothing; each read within the timeout.
+    while let Ok(n) = read(data, pump.buffer(), Some(timeout)).await {
+        if n == 0 || pump.received(n).is_err() {
+            break;
+        }
+    }
+    Ok(())
 }

@@ -7,9 +7,9 @@
 //! is never held in memory. A progress callback sees the bytes moved so
 //! far and can stop a transfer, which then is aborted with ABOR.
 
-use ftp_driver::client::{ClientDriver, ClientIo, DataPump, MAX_LISTING, local_error, output};
+use ftp_driver::client::{ClientDriver, ClientIo, DataPump, local_error, output};
 use ftp_proto::client::{
-    ClientConfig, DataError, Direction, Features, Notice, OperationId, Output, StoreMode,
+    ClientConfig, DataError, DataTls, Direction, Features, Notice, OperationId, Output, StoreMode,
 };
 use ftp_proto::listing::parse::{Entry, Listing};
 use std::fmt;
@@ -18,7 +18,7 @@ use std::net::{Shutdown, TcpListener, TcpStream, ToSocketAddrs};
 use std::ops::ControlFlow;
 use std::time::{Duration, SystemTime};
 
-pub use ftp_driver::client::Error;
+pub use ftp_driver::client::{Error, TlsOptions, tls_settings};
 pub use ftp_proto::client::DataMode;
 
 /// Client settings beyond the engine's.
@@ -74,6 +74,26 @@ impl Client {
             }
         }
         Err(Error::Io(last))
+    }
+
+    /// Connects with FTPS to `host` (a name or an IP address) on `port`:
+    /// the server's certificate is verified for `host`, against the
+    /// system's roots and [`TlsOptions::ca_file`], on the control
+    /// connection and on every data connection.
+    pub fn connect_tls(
+        host: &str,
+        port: u16,
+        mut options: Options,
+        tls: &TlsOptions,
+    ) -> Result<Client, Error> {
+        options.engine.tls = Some(tls_settings(host, tls)?);
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        Client::connect((bare, port), options)
+    }
+
+    /// What the control connection's TLS negotiated (FTPS only).
+    pub fn tls_summary(&self) -> Option<ftp_proto::tls::TlsSummary> {
+        self.driver.engine_ref().tls_summary()
     }
 
     fn on_stream(control: TcpStream, options: Options) -> Result<Client, Error> {
@@ -316,23 +336,30 @@ impl Client {
                 self.listener = listener.set_nonblocking(true).is_ok().then_some(listener);
             }
             ClientIo::Reject => self.data = None,
-            ClientIo::Transfer { direction, ascii } => {
+            ClientIo::Transfer {
+                direction,
+                ascii,
+                tls,
+            } => {
                 self.listener = None;
                 let (moved, result) = match self.data.take() {
-                    Some(data) => self.transfer(data, direction, ascii, io),
+                    Some(data) => self.transfer(data, direction, ascii, tls, io),
                     None => (0, Err(DataError::ConnectionLost)),
                 };
                 self.driver.transfer_done(moved, result);
             }
-            ClientIo::ReceiveListing => {
+            ClientIo::ReceiveListing { tls } => {
                 self.listener = None;
                 let received = match self.data.take() {
-                    Some(data) => {
-                        let mut out = Vec::new();
-                        data.take(MAX_LISTING as u64 + 1)
-                            .read_to_end(&mut out)
-                            .map(|_| out)
-                            .map_err(|_| DataError::ConnectionLost)
+                    Some(mut data) => {
+                        let timeout = self.driver.data_timeout();
+                        let mut listing = Vec::new();
+                        self.driver
+                            .listing_pump(tls)
+                            .and_then(|mut pump| {
+                                receive(&mut data, &mut pump, &mut listing, timeout)
+                            })
+                            .map(|()| listing)
                     }
                     None => Err(DataError::ConnectionLost),
                 };
@@ -355,64 +382,112 @@ impl Client {
         mut data: TcpStream,
         direction: Direction,
         ascii: bool,
+        tls: Option<DataTls>,
         io: &mut Io<'_>,
     ) -> (u64, Result<(), DataError>) {
-        let data_timeout = self.driver.data_timeout();
-        let mut pump = self.driver.pump(ascii);
+        let timeout = self.driver.data_timeout();
+        let mut pump = match self.driver.pump(ascii, tls) {
+            Ok(pump) => pump,
+            Err(error) => return (0, Err(error)),
+        };
         let result = match (direction, io) {
-            (Direction::Download, Io::Sink(sink)) => download(&mut data, &mut pump, sink),
-            (Direction::Upload, Io::Source(source)) => upload(&mut data, &mut pump, source),
+            (Direction::Download, Io::Sink(sink)) => receive(&mut data, &mut pump, sink, timeout),
+            (Direction::Upload, Io::Source(source)) => send(&mut data, &mut pump, source, timeout),
             (Direction::Download | Direction::Upload, _) => Err(DataError::Local(
                 "no source or sink for this transfer".into(),
             )),
         };
-        // STREAM mode: closing the data connection ends the file.
-        let _ = data.shutdown(Shutdown::Write);
-        if result.is_ok() && direction == Direction::Upload {
-            // Wait for the server to close its side, so the file is whole
-            // before the 226 is awaited.
-            let _ = data.set_read_timeout(Some(data_timeout));
-            let _ = data.read(&mut [0u8; 1]);
-        }
         (pump.moved(), result)
     }
 }
 
-fn download(
+fn write(data: &mut TcpStream, bytes: &[u8]) -> Result<(), DataError> {
+    data.write_all(bytes).map_err(|_| DataError::ConnectionLost)
+}
+
+fn read(data: &mut TcpStream, buffer: &mut [u8]) -> Result<usize, DataError> {
+    loop {
+        match data.read(buffer) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return Err(DataError::ConnectionLost),
+        }
+    }
+}
+
+/// A download or a listing: to the end of the stream, then (under TLS)
+/// our close_notify.
+fn receive(
     data: &mut TcpStream,
     pump: &mut DataPump<'_>,
     sink: &mut dyn Write,
+    timeout: Duration,
 ) -> Result<(), DataError> {
+    write(data, pump.outgoing())?;
+    if pump.handshaking() {
+        data.set_read_timeout(Some(timeout))
+            .map_err(|_| DataError::ConnectionLost)?;
+    }
     loop {
-        let n = match data.read(pump.buffer()) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return Err(DataError::ConnectionLost),
-        };
-        sink.write_all(pump.received(n))
+        let n = read(data, pump.buffer())?;
+        if n == 0 {
+            break;
+        }
+        sink.write_all(pump.received(n)?)
             .map_err(|e| local_error(&e))?;
+        write(data, pump.outgoing())?;
+        if !pump.handshaking() {
+            let _ = data.set_read_timeout(None);
+        }
         pump.carry_on()?;
     }
-    sink.write_all(pump.received_all())
+    sink.write_all(pump.received_all()?)
         .and_then(|()| sink.flush())
-        .map_err(|e| local_error(&e))
+        .map_err(|e| local_error(&e))?;
+    let _ = data.write_all(pump.close());
+    let _ = data.shutdown(Shutdown::Write);
+    Ok(())
 }
 
-fn upload(
+/// An upload: the handshake, the bytes, the end of the stream (STREAM
+/// mode: closing the data connection ends the file), then the server's
+/// side read to its end, so that the file is whole before the 226 is
+/// awaited and TLS tickets on the connection are kept, not reset.
+fn send(
     data: &mut TcpStream,
     pump: &mut DataPump<'_>,
     source: &mut dyn Read,
+    timeout: Duration,
 ) -> Result<(), DataError> {
+    data.set_read_timeout(Some(timeout))
+        .map_err(|_| DataError::ConnectionLost)?;
+    while pump.handshaking() {
+        write(data, pump.outgoing())?;
+        match read(data, pump.buffer())? {
+            0 => return Err(DataError::Tls("closed during the handshake".into())),
+            n => pump.received(n).map(|_| ())?,
+        }
+    }
+    write(data, pump.outgoing())?;
     loop {
         let n = match source.read(pump.buffer()) {
-            Ok(0) => return Ok(()),
+            Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(local_error(&e)),
         };
-        data.write_all(pump.to_send(n))
-            .map_err(|_| DataError::ConnectionLost)?;
+        let out = pump.to_send(n)?;
+        write(data, out)?;
         pump.carry_on()?;
     }
+    write(data, pump.close())?;
+    let _ = data.shutdown(Shutdown::Write);
+    // Bounded by the read timeout; what the server sends is TLS records
+    // (tickets, its close_notify) or nothing.
+    while let Ok(n) = read(data, pump.buffer()) {
+        if n == 0 || pump.received(n).is_err() {
+            break;
+        }
+    }
+    Ok(())
 }

@@ -5,7 +5,7 @@ use super::{
     OperationId, Output, StoreMode,
 };
 use crate::clock::Timestamp;
-use crate::command::{Command, Password, TransferType};
+use crate::command::{AuthMechanism, Command, Password, ProtectionLevel, TransferType};
 use crate::hostport;
 use crate::line::{DM, IAC, IP};
 use crate::listing::parse::{Line, ListingFormat, parse_listing, parse_mlsx_line};
@@ -69,6 +69,10 @@ enum LoginStep {
     User,
     Pass,
     Acct,
+    /// PBSZ 0, after a login on a protected control connection.
+    Pbsz,
+    /// PROT P.
+    Prot,
     Feat,
     Opts,
 }
@@ -104,6 +108,13 @@ struct Progress {
 #[derive(Debug)]
 enum Step {
     Greeting,
+    /// AUTH TLS sent (`ssl`: AUTH SSL, the fallback).
+    Auth {
+        ssl: bool,
+    },
+    /// The control connection's TLS handshake runs.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    Handshake,
     Login(LoginStep),
     Reply,
     /// TYPE I sent before SIZE: a size in TYPE A is undefined (servers
@@ -144,6 +155,11 @@ pub struct Client {
     data_deadline: Option<Timestamp>,
     closed: bool,
     notices: VecDeque<Notice>,
+    /// The control connection's TLS, once it started.
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsCodec>,
+    /// PROT P accepted: data connections are protected.
+    data_protected: bool,
 }
 
 use crate::hostport::canonical_ip as canonical;
@@ -181,12 +197,26 @@ impl Client {
             data_deadline: None,
             closed: false,
             notices: VecDeque::new(),
+            #[cfg(feature = "tls")]
+            tls: None,
+            data_protected: false,
             config,
         };
         client.queue.push_back((OperationId(0), Op::Connect));
         client.next_id = 1;
         client.start_next();
+        #[cfg(feature = "tls")]
+        if client.config.tls.as_ref().is_some_and(|tls| tls.implicit) {
+            // Implicit FTPS: the handshake first, the greeting inside it.
+            client.start_tls();
+        }
         client
+    }
+
+    /// What the control connection's TLS negotiated, once it has.
+    #[cfg(feature = "tls")]
+    pub fn tls_summary(&self) -> Option<crate::tls::TlsSummary> {
+        self.tls.as_ref().and_then(|tls| tls.summary())
     }
 
     /// What FEAT said.
@@ -388,20 +418,34 @@ impl Client {
         } else {
             self.actions.push_back(Action::CloseData);
         }
-        self.actions
-            .push_back(Action::SendUrgent(Bytes::from_static(&[IAC, IP, IAC])));
-        let mut line = vec![DM];
-        line.extend_from_slice(b"ABOR\r\nNOOP\r\n");
-        self.actions.push_back(Action::Send(Bytes::from(line)));
+        if self.tls_required() {
+            // Urgent data cannot cross TLS: the ABOR goes in line.
+            self.write_control(Bytes::from_static(b"ABOR\r\nNOOP\r\n"));
+        } else {
+            self.actions
+                .push_back(Action::SendUrgent(Bytes::from_static(&[IAC, IP, IAC])));
+            let mut line = vec![DM];
+            line.extend_from_slice(b"ABOR\r\nNOOP\r\n");
+            self.actions.push_back(Action::Send(Bytes::from(line)));
+        }
         self.reply_deadline = Some(self.now + self.config.reply_timeout);
     }
 
-    /// Feeds bytes read from the control connection.
+    /// Feeds bytes read from the control connection (ciphertext once TLS
+    /// has started).
     pub fn handle_input(&mut self, bytes: &[u8], now: Timestamp) {
         self.now = now;
         if self.closed {
             return;
         }
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return self.handle_protected_input(bytes);
+        }
+        self.handle_plaintext(bytes);
+    }
+
+    fn handle_plaintext(&mut self, bytes: &[u8]) {
         self.replies.push(bytes);
         while let Some(reply) = self.replies.next_reply() {
             if self.closed {
@@ -412,11 +456,127 @@ impl Client {
                     if self.config.notices {
                         self.notices.push_back(Notice::Received(reply.clone()));
                     }
-                    self.on_reply(reply)
+                    self.on_reply(reply);
+                    #[cfg(feature = "tls")]
+                    if matches!(
+                        self.current.as_ref().map(|c| &c.step),
+                        Some(Step::Handshake)
+                    ) {
+                        // Whatever followed the 234 in clear is not read.
+                        return;
+                    }
                 }
                 Err(error) => self.fatal(ClientError::MalformedReply(error)),
             }
         }
+    }
+
+    /// Ciphertext from a protected control connection.
+    #[cfg(feature = "tls")]
+    fn handle_protected_input(&mut self, bytes: &[u8]) {
+        let Some(tls) = &mut self.tls else {
+            return;
+        };
+        let received = tls.receive(bytes);
+        let plaintext = tls.take_plaintext();
+        let handshaking = tls.is_handshaking();
+        self.flush_tls();
+        if let Err(error) = received {
+            return self.fatal(ClientError::Tls(error));
+        }
+        if !handshaking
+            && matches!(
+                self.current.as_ref().map(|c| &c.step),
+                Some(Step::Handshake)
+            )
+        {
+            self.on_handshake_done();
+        }
+        if !plaintext.is_empty() {
+            self.handle_plaintext(&plaintext);
+        }
+    }
+
+    /// Starts TLS on the control connection: after the 234, or at once
+    /// for implicit FTPS.
+    #[cfg(feature = "tls")]
+    fn start_tls(&mut self) {
+        if self.replies.buffered() > 0 {
+            // A reply injected in clear after the 234 (by the server or by
+            // someone in the path) must not be read as the server's.
+            return self.fatal(ClientError::Tls(crate::tls::TlsError::Protocol(
+                "the server sent bytes in clear after 234, before TLS began".into(),
+            )));
+        }
+        let codec = match &self.config.tls {
+            Some(settings) => settings.connector.control_codec(),
+            None => return,
+        };
+        match codec {
+            Ok(codec) => {
+                self.tls = Some(codec);
+                if let Some(current) = &mut self.current
+                    && matches!(current.step, Step::Auth { .. })
+                {
+                    current.step = Step::Handshake;
+                }
+                self.reply_deadline = Some(self.now + self.config.reply_timeout);
+                self.flush_tls();
+            }
+            Err(error) => self.fatal(ClientError::Tls(error)),
+        }
+    }
+
+    #[cfg(feature = "tls")]
+    fn on_handshake_done(&mut self) {
+        if self.config.notices
+            && let Some(summary) = self.tls_summary()
+        {
+            self.notices.push_back(Notice::Protected {
+                data: false,
+                summary,
+            });
+        }
+        self.succeed(Output::Connected);
+    }
+
+    /// Sends what the control connection's TLS has to send.
+    #[cfg(feature = "tls")]
+    fn flush_tls(&mut self) {
+        let Some(tls) = &mut self.tls else {
+            return;
+        };
+        let mut out = Vec::new();
+        tls.transmit(&mut out);
+        if !out.is_empty() {
+            self.actions.push_back(Action::Send(Bytes::from(out)));
+        }
+    }
+
+    /// Writes to the control connection, through TLS once it started.
+    fn write_control(&mut self, bytes: Bytes) {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &mut self.tls {
+            if let Err(error) = tls.send(&bytes) {
+                return self.fatal(ClientError::Tls(error));
+            }
+            return self.flush_tls();
+        }
+        self.actions.push_back(Action::Send(bytes));
+    }
+
+    /// Closes the control connection, with a close_notify under TLS.
+    fn close_control(&mut self) {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &mut self.tls {
+            tls.close();
+            self.flush_tls();
+        }
+        self.actions.push_back(Action::Close);
+    }
+
+    fn tls_required(&self) -> bool {
+        self.config.tls.is_some()
     }
 
     /// Feeds the outcome of an action.
@@ -521,7 +681,7 @@ impl Client {
                     };
                     self.notices.push_back(Notice::Sent(shown));
                 }
-                self.actions.push_back(Action::Send(out.freeze()));
+                self.write_control(out.freeze());
                 self.reply_deadline = Some(self.now + self.config.reply_timeout);
                 true
             }
@@ -563,7 +723,7 @@ impl Client {
                 .push_back((id, Err(ClientError::ConnectionClosed)));
         }
         self.actions.push_back(Action::CloseData);
-        self.actions.push_back(Action::Close);
+        self.close_control();
         self.reply_deadline = None;
         self.data_deadline = None;
         self.closed = true;
@@ -645,6 +805,8 @@ impl Client {
         let op = current.op.clone();
         match current.step {
             Step::Greeting => self.on_greeting(reply),
+            Step::Auth { ssl } => self.on_auth(ssl, reply),
+            Step::Handshake => self.fatal(ClientError::UnexpectedReply(reply)),
             Step::Login(step) => self.on_login(step, &op, reply),
             Step::Reply => match op {
                 Op::Simple { expect, command } => self.on_simple(expect, &command, reply),
@@ -673,7 +835,7 @@ impl Client {
                     self.fail(ClientError::Rejected(reply));
                 }
                 if quitting {
-                    self.actions.push_back(Action::Close);
+                    self.close_control();
                     self.closed = true;
                 }
             }
@@ -697,9 +859,57 @@ impl Client {
                 // Ready in a while: keep waiting, with a fresh deadline.
                 self.reply_deadline = Some(self.now + self.config.reply_timeout);
             }
-            220 => self.succeed(Output::Connected),
+            220 => match &self.config.tls {
+                Some(settings) if self.tls_pending(settings) => {
+                    self.set_step(Step::Auth { ssl: false });
+                    self.send(&Command::Auth(AuthMechanism::Tls));
+                }
+                _ => self.succeed(Output::Connected),
+            },
             _ => self.fatal(ClientError::Rejected(reply)),
         }
+    }
+
+    /// Whether explicit TLS is still to start (the greeting came in clear).
+    #[cfg(feature = "tls")]
+    fn tls_pending(&self, settings: &super::TlsSettings) -> bool {
+        !settings.implicit && self.tls.is_none()
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn tls_pending(&self, settings: &super::TlsSettings) -> bool {
+        match *settings {}
+    }
+
+    /// The reply to AUTH: 234 starts TLS; anything else is a refusal,
+    /// never a reason to go on in clear.
+    fn on_auth(&mut self, ssl: bool, reply: Reply) {
+        if reply.code.get() == 234 {
+            #[cfg(feature = "tls")]
+            self.start_tls();
+            return;
+        }
+        let fallback = self
+            .config
+            .tls
+            .as_ref()
+            .is_some_and(|settings| self.auth_ssl_fallback(settings));
+        if !ssl && fallback && reply.code.is_negative() {
+            self.set_step(Step::Auth { ssl: true });
+            self.send(&Command::Auth(AuthMechanism::Ssl));
+        } else {
+            self.fatal(ClientError::TlsNotOffered(reply));
+        }
+    }
+
+    #[cfg(feature = "tls")]
+    fn auth_ssl_fallback(&self, settings: &super::TlsSettings) -> bool {
+        settings.auth_ssl_fallback
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn auth_ssl_fallback(&self, settings: &super::TlsSettings) -> bool {
+        match *settings {}
     }
 
     fn on_login(&mut self, step: LoginStep, op: &Op, reply: Reply) {
@@ -712,6 +922,11 @@ impl Client {
         let code = reply.code.get();
         match step {
             LoginStep::User | LoginStep::Pass | LoginStep::Acct => match code {
+                230 | 202 if self.tls_required() => {
+                    // Data connections under TLS too (RFC 4217 §9).
+                    self.set_step(Step::Login(LoginStep::Pbsz));
+                    self.send(&Command::Pbsz(0));
+                }
                 230 | 202 => {
                     self.set_step(Step::Login(LoginStep::Feat));
                     self.send(&Command::Feat);
@@ -730,6 +945,17 @@ impl Client {
                 _ if reply.code.is_negative() => self.fail(ClientError::Rejected(reply)),
                 _ => self.fail(ClientError::UnexpectedReply(reply)),
             },
+            LoginStep::Pbsz if reply.code.is_completion() => {
+                self.set_step(Step::Login(LoginStep::Prot));
+                self.send(&Command::Prot(ProtectionLevel::Private));
+            }
+            LoginStep::Prot if reply.code.is_completion() => {
+                self.data_protected = true;
+                self.set_step(Step::Login(LoginStep::Feat));
+                self.send(&Command::Feat);
+            }
+            // Data in clear was not asked for: the login fails.
+            LoginStep::Pbsz | LoginStep::Prot => self.fail(ClientError::Rejected(reply)),
             LoginStep::Feat => {
                 self.features = parse_features(&reply);
                 if self.features.utf8 {
@@ -791,6 +1017,13 @@ impl Client {
     // ---- transfers ----------------------------------------------------------
 
     fn begin_transfer(&mut self, transfer: &TransferOp) {
+        #[cfg(feature = "tls")]
+        if self.tls_required() && !self.data_protected {
+            // TLS was asked for; data in clear was not.
+            return self.fail(ClientError::Tls(crate::tls::TlsError::Protocol(
+                "data protection (PROT P) is not in force: log in first".into(),
+            )));
+        }
         let needs_type = matches!(
             transfer.kind,
             Kind::Retrieve | Kind::Store(_) | Kind::StoreUnique
@@ -953,16 +1186,21 @@ impl Client {
             return;
         }
         progress.started = true;
-        let action = match transfer.kind {
+        let kind = transfer.kind;
+        let ascii = transfer.ascii;
+        let tls = self.data_tls();
+        let action = match kind {
             Kind::Retrieve => Action::Transfer {
                 direction: Direction::Download,
-                ascii: transfer.ascii,
+                ascii,
+                tls,
             },
             Kind::Store(_) | Kind::StoreUnique => Action::Transfer {
                 direction: Direction::Upload,
-                ascii: transfer.ascii,
+                ascii,
+                tls,
             },
-            Kind::List | Kind::Mlsd | Kind::Nlst => Action::ReceiveListing,
+            Kind::List | Kind::Mlsd | Kind::Nlst => Action::ReceiveListing { tls },
         };
         self.actions.push_back(action);
         // The final reply comes after the data: no reply deadline while the
@@ -1089,6 +1327,20 @@ impl Client {
         }
         progress.final_reply = Some(reply);
         self.check_transfer();
+    }
+
+    /// The protection of the next data connection: the control
+    /// connection's server name and session store.
+    fn data_tls(&self) -> Option<super::DataTls> {
+        #[cfg(feature = "tls")]
+        if self.data_protected {
+            return self
+                .config
+                .tls
+                .as_ref()
+                .map(|settings| settings.connector.data());
+        }
+        None
     }
 
     /// Both the data and the final reply are in: report.

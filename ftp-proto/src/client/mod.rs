@@ -22,6 +22,20 @@
 //! | [`Action::CloseData`] | closes any data connection and listener | — |
 //! | [`Action::Close`] | closes the control connection | — |
 //!
+//! # FTPS (RFC 4217)
+//!
+//! With [`ClientConfig::tls`] set, the control connection is protected:
+//! after the greeting with `AUTH TLS` (explicit), or from the first byte
+//! (implicit). Then every [`Action::Send`] carries ciphertext and
+//! [`Client::handle_input`] takes ciphertext; the engine runs the TLS
+//! codec. After the login the client sends `PBSZ 0` and `PROT P`, and each
+//! [`Action::Transfer`] and [`Action::ReceiveListing`] names the
+//! [`DataTls`] its data connection runs through (the adapter starts the
+//! codec and moves ciphertext). TLS asked for is TLS or an error: a refused
+//! AUTH, a refused PROT P, a certificate not trusted fail the operation;
+//! nothing falls back to clear text. Bytes that come after the `234` and
+//! before the handshake (a reply injected in clear) end the connection.
+//!
 //! Data connections follow PROTOCOL.md §4 and §5: EPSV first, PASV after a
 //! 500, 501, 502 or 522; in active mode EPRT first, PORT after the same.
 //! The address in a 227 reply is replaced by the control connection's peer
@@ -35,6 +49,9 @@ pub use engine::Client;
 
 use crate::listing::parse::{Entry, Listing};
 use crate::reply::{Reply, ReplyError};
+pub use crate::server::DataTls;
+#[cfg(feature = "tls")]
+use crate::tls::{ClientTls, TlsError, TlsSummary};
 use bytes::Bytes;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -66,7 +83,28 @@ pub struct ClientConfig {
     /// Record the control dialogue for [`Client::poll_notice`] (a
     /// `--verbose` display). Off by default.
     pub notices: bool,
+    /// FTPS: required when set, never used when not.
+    pub tls: Option<TlsSettings>,
 }
+
+/// How a client protects its connections (RFC 4217).
+#[cfg(feature = "tls")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// The name to verify, the trusted roots, the session store.
+    pub connector: ClientTls,
+    /// TLS from the first byte (implicit FTPS, usually port 990), rather
+    /// than `AUTH TLS` after the greeting.
+    pub implicit: bool,
+    /// When the server refuses `AUTH TLS`, try `AUTH SSL` (some old
+    /// servers know only that name).
+    pub auth_ssl_fallback: bool,
+}
+
+/// Built without the `tls` feature: no value exists.
+#[cfg(not(feature = "tls"))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSettings {}
 
 impl Default for ClientConfig {
     fn default() -> Self {
@@ -77,6 +115,7 @@ impl Default for ClientConfig {
             reply_timeout: Duration::from_secs(60),
             data_timeout: Duration::from_secs(30),
             notices: false,
+            tls: None,
         }
     }
 }
@@ -89,6 +128,15 @@ pub enum Notice {
     Sent(String),
     /// A reply received.
     Received(Reply),
+    /// A TLS handshake finished: on the control connection (`data`
+    /// false) or on a data connection (reported by the adapter).
+    #[cfg(feature = "tls")]
+    Protected {
+        /// Whether it was a data connection.
+        data: bool,
+        /// What was negotiated.
+        summary: TlsSummary,
+    },
 }
 
 /// Names one queued operation.
@@ -185,6 +233,27 @@ pub enum DataError {
     Aborted,
     /// A listing was larger than the caller accepts.
     TooLarge,
+    /// The data connection's TLS failed (the handshake, a record, the
+    /// session not resumed).
+    Tls(String),
+    /// A protected data connection ended without TLS `close_notify`: the
+    /// bytes may be cut short.
+    Truncated,
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DataError::ConnectionLost => f.write_str("the data connection broke"),
+            DataError::Local(why) => f.write_str(why),
+            DataError::Aborted => f.write_str("aborted"),
+            DataError::TooLarge => f.write_str("the listing is too large"),
+            DataError::Tls(why) => write!(f, "data connection TLS: {why}"),
+            DataError::Truncated => f.write_str(
+                "the data connection ended without TLS close_notify: the transfer may be cut short",
+            ),
+        }
+    }
 }
 
 /// Why an operation failed.
@@ -213,6 +282,13 @@ pub enum ClientError {
     Aborted,
     /// An argument could not be sent (it holds CR or LF, or is empty).
     InvalidArgument(crate::EncodeError),
+    /// TLS was required and the server refused `AUTH TLS` (and `AUTH SSL`
+    /// when asked for): the reply.
+    TlsNotOffered(Reply),
+    /// The control connection's TLS failed: the certificate, the
+    /// handshake, a record, or bytes injected in clear after the 234.
+    #[cfg(feature = "tls")]
+    Tls(TlsError),
 }
 
 impl fmt::Display for ClientError {
@@ -225,9 +301,14 @@ impl fmt::Display for ClientError {
             ClientError::Timeout => f.write_str("the server did not answer in time"),
             ClientError::ConnectionClosed => f.write_str("the control connection closed"),
             ClientError::DataConnection => f.write_str("the data connection could not be opened"),
-            ClientError::Transfer(error) => write!(f, "data transfer failed: {error:?}"),
+            ClientError::Transfer(error) => write!(f, "data transfer failed: {error}"),
             ClientError::Aborted => f.write_str("aborted"),
             ClientError::InvalidArgument(error) => write!(f, "cannot send the command: {error}"),
+            ClientError::TlsNotOffered(reply) => {
+                write!(f, "the server does not offer TLS: {reply}")
+            }
+            #[cfg(feature = "tls")]
+            ClientError::Tls(error) => write!(f, "{error}"),
         }
     }
 }
@@ -236,9 +317,11 @@ impl ClientError {
     /// The reply code, when the server refused or answered out of turn.
     pub fn reply_code(&self) -> Option<u16> {
         match self {
-            ClientError::Rejected(reply) | ClientError::UnexpectedReply(reply) => {
-                Some(reply.code.get())
-            }
+            ClientError::Rejected(reply)
+            | ClientError::UnexpectedReply(reply)
+            | ClientError::TlsNotOffered(reply) => Some(reply.code.get()),
+            #[cfg(feature = "tls")]
+            ClientError::Tls(_) => None,
             ClientError::MalformedReply(_)
             | ClientError::BadReplyText(_)
             | ClientError::Timeout
@@ -288,9 +371,14 @@ pub enum Action {
         direction: Direction,
         /// TYPE A: translate line ends with [`crate::ascii`].
         ascii: bool,
+        /// PROT P: the TLS the bytes go through ([`DataTls::start`]).
+        tls: Option<DataTls>,
     },
     /// Read the data connection to its end and report the bytes.
-    ReceiveListing,
+    ReceiveListing {
+        /// PROT P: the TLS the bytes go through.
+        tls: Option<DataTls>,
+    },
     /// Stop the running transfer.
     AbortTransfer,
     /// Close any data connection and listener.

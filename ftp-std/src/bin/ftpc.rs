@@ -4,13 +4,23 @@
 //! percent-encoded, IPv6 hosts in brackets. Without a user in the URL,
 //! `~/.netrc` is consulted, then anonymous login is used.
 //!
+//! FTPS as curl and lftp users write it: `ftpes://` is explicit FTPS
+//! (`AUTH TLS`, required), `ftps://` implicit FTPS (TLS from the first
+//! byte, port 990 by default); `--tls` requires `AUTH TLS` on an `ftp://`
+//! URL. Certificates are verified against the system's roots and
+//! `--cacert`; `--insecure` turns verification off, with a warning.
+//!
 //! Exit codes: 0 success, 2 usage, 3 cannot connect, 4 login refused,
 //! 5 file or directory not found, 6 other refusal by the server,
-//! 7 transfer or local file failure, 1 anything else.
+//! 7 transfer or local file failure, 8 TLS required and not offered,
+//! 9 server certificate not trusted, 10 TLS handshake or protocol failure,
+//! 1 anything else.
 
 use clap::{Parser, Subcommand};
-use ftp_proto::client::{ClientConfig, DataMode, Notice, StoreMode};
+use ftp_proto::client::{ClientConfig, ClientError, DataMode, Notice, StoreMode};
 use ftp_proto::listing::parse::EntryKind;
+use ftp_proto::tls::{TlsError, TlsSummary};
+use ftp_std::client::TlsOptions;
 use ftp_std::{Client, Error, Options};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
@@ -33,6 +43,17 @@ struct Cli {
     /// Seconds to wait for the server before giving up.
     #[arg(long, global = true, default_value_t = 30, value_name = "SECS")]
     timeout: u64,
+    /// Require TLS (AUTH TLS) on an ftp:// URL; fail if the server does not
+    /// offer it. `ftpes://` URLs imply it.
+    #[arg(long, global = true)]
+    tls: bool,
+    /// Trust the CA certificates in this PEM file, besides the system's.
+    #[arg(long, global = true, value_name = "FILE")]
+    cacert: Option<PathBuf>,
+    /// Do not verify the server's certificate (the connection is encrypted
+    /// but anyone in the path can pose as the server).
+    #[arg(short = 'k', long, global = true)]
+    insecure: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,9 +89,21 @@ enum Cmd {
     Mv { url: String, new_name: String },
 }
 
-/// A parsed `ftp://` URL.
+/// How a URL asks for TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Security {
+    /// `ftp://`: none, unless `--tls`.
+    Plain,
+    /// `ftpes://`: AUTH TLS, required.
+    Explicit,
+    /// `ftps://`: TLS from the first byte.
+    Implicit,
+}
+
+/// A parsed `ftp://`, `ftpes://` or `ftps://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Url {
+    security: Security,
     user: Option<String>,
     password: Option<String>,
     host: String,
@@ -85,10 +118,15 @@ fn decode(text: &str) -> Vec<u8> {
 }
 
 fn parse_url(text: &str) -> Result<Url, String> {
-    let rest = text
-        .strip_prefix("ftp://")
-        .or_else(|| text.strip_prefix("FTP://"))
-        .ok_or_else(|| format!("{text}: not an ftp:// URL"))?;
+    let (scheme, rest) = text
+        .split_once("://")
+        .ok_or_else(|| format!("{text}: not an ftp://, ftpes:// or ftps:// URL"))?;
+    let security = match scheme.to_ascii_lowercase().as_str() {
+        "ftp" => Security::Plain,
+        "ftpes" => Security::Explicit,
+        "ftps" => Security::Implicit,
+        _ => return Err(format!("{text}: not an ftp://, ftpes:// or ftps:// URL")),
+    };
     let (authority, path) = match rest.find('/') {
         Some(at) => (&rest[..at], &rest[at + 1..]),
         None => (rest, ""),
@@ -120,12 +158,14 @@ fn parse_url(text: &str) -> Result<Url, String> {
         return Err(format!("{text}: no host"));
     }
     let port = match port {
+        None | Some("") if security == Security::Implicit => 990,
         None | Some("") => 21,
         Some(port) => port
             .parse()
             .map_err(|_| format!("{text}: bad port {port:?}"))?,
     };
     Ok(Url {
+        security,
         user: user.map(|u| lossy(decode(u))),
         password: password.map(|p| lossy(decode(p))),
         host,
@@ -197,16 +237,55 @@ fn failure(code: u8, message: impl Into<String>) -> Failure {
     }
 }
 
+/// Exit code for a TLS failure, if the error is one.
+fn tls_failure_code(error: &Error) -> Option<u8> {
+    match error {
+        Error::Ftp(ClientError::TlsNotOffered(_)) => Some(8),
+        Error::Ftp(ClientError::Tls(TlsError::Certificate { .. })) => Some(9),
+        Error::Ftp(ClientError::Tls(_)) => Some(10),
+        _ => None,
+    }
+}
+
 /// Exit code for a failed command (not the login).
 fn command_failure(what: &str, error: &Error) -> Failure {
     let code = match error {
+        e if tls_failure_code(e).is_some() => tls_failure_code(e).unwrap_or(1),
         Error::Io(_) => 7,
         e if e.is_not_found() => 5,
-        Error::Ftp(ftp_proto::client::ClientError::Rejected(_)) => 6,
-        Error::Ftp(ftp_proto::client::ClientError::Transfer(_)) => 7,
+        Error::Ftp(ClientError::Rejected(_)) => 6,
+        Error::Ftp(ClientError::Transfer(_)) => 7,
         Error::Ftp(_) => 1,
     };
     failure(code, format!("{what}: {error}"))
+}
+
+/// One line about a TLS handshake, for `--verbose`.
+fn describe_tls(data: bool, summary: &TlsSummary) -> String {
+    let which = if data {
+        "data connection"
+    } else {
+        "control connection"
+    };
+    let mut line = format!("* {which}: {} {}", summary.version, summary.cipher_suite);
+    if data {
+        let resumed = if summary.resumed {
+            "session resumed"
+        } else {
+            "new session (not resumed)"
+        };
+        line.push_str(&format!(", {resumed}"));
+    } else if let Some(der) = &summary.peer_certificate {
+        use x509_cert::der::Decode;
+        match x509_cert::Certificate::from_der(der.as_ref()) {
+            Ok(cert) => line.push_str(&format!(
+                ", certificate subject \"{}\" issued by \"{}\"",
+                cert.tbs_certificate.subject, cert.tbs_certificate.issuer
+            )),
+            Err(_) => line.push_str(", certificate unreadable"),
+        }
+    }
+    line
 }
 
 fn connect(cli: &Cli, url: &Url) -> Result<Client, Failure> {
@@ -226,14 +305,39 @@ fn connect(cli: &Cli, url: &Url) -> Result<Client, Failure> {
         engine,
         connect_timeout: timeout,
     };
-    let address = (url.host.as_str(), url.port);
-    let mut client = Client::connect(address, options).map_err(|e| {
-        failure(
-            3,
-            format!("cannot connect to {}:{}: {e}", url.host, url.port),
-        )
+    let tls = match url.security {
+        Security::Plain if !cli.tls => None,
+        Security::Plain | Security::Explicit | Security::Implicit => Some(TlsOptions {
+            implicit: url.security == Security::Implicit,
+            ca_file: cli.cacert.clone(),
+            insecure: cli.insecure,
+            auth_ssl_fallback: false,
+        }),
+    };
+    if cli.insecure && tls.is_some() {
+        eprintln!(
+            "ftpc: warning: --insecure: the server's certificate is not verified; \
+             anyone in the path can pose as {}",
+            url.host
+        );
+    }
+    let connected = match &tls {
+        Some(tls) => Client::connect_tls(&url.host, url.port, options, tls),
+        None => Client::connect((url.host.as_str(), url.port), options),
+    };
+    let host = if url.host.contains(':') {
+        format!("[{}]", url.host)
+    } else {
+        url.host.clone()
+    };
+    let mut client = connected.map_err(|e| {
+        let code = tls_failure_code(&e).unwrap_or(3);
+        failure(code, format!("cannot connect to {host}:{}: {e}", url.port))
     })?;
     if cli.verbose {
+        if let Some(summary) = client.tls_summary() {
+            eprintln!("{}", describe_tls(false, &summary));
+        }
         client.set_trace(|notice| match notice {
             Notice::Sent(line) => eprintln!("> {line}"),
             Notice::Received(reply) => {
@@ -246,11 +350,16 @@ fn connect(cli: &Cli, url: &Url) -> Result<Client, Failure> {
                     );
                 }
             }
+            Notice::Protected { data, summary } => eprintln!("{}", describe_tls(*data, summary)),
         });
     }
     let (user, password) = credentials(url);
     client.login(&user, &password).map_err(|e| match e {
         Error::Io(_) => failure(3, format!("connection lost: {e}")),
+        e if tls_failure_code(&e).is_some() => failure(
+            tls_failure_code(&e).unwrap_or(10),
+            format!("login as {user}: {e}"),
+        ),
         e => failure(4, format!("login as {user} refused: {e}")),
     })?;
     Ok(client)
@@ -475,6 +584,19 @@ mod tests {
         assert!(parse_url("ftp://host:port/").is_err());
         assert!(parse_url("ftp://[::1/").is_err());
         assert!(parse_url("ftp:///x").is_err());
+    }
+
+    #[test]
+    fn ftps_urls_as_curl_and_lftp_write_them() {
+        let url = parse_url("ftps://host/f").unwrap();
+        assert_eq!((url.security, url.port), (Security::Implicit, 990));
+        let url = parse_url("ftps://host:2990/f").unwrap();
+        assert_eq!((url.security, url.port), (Security::Implicit, 2990));
+        let url = parse_url("ftpes://host/f").unwrap();
+        assert_eq!((url.security, url.port), (Security::Explicit, 21));
+        let url = parse_url("FTP://host/f").unwrap();
+        assert_eq!(url.security, Security::Plain);
+        assert!(parse_url("sftp://host/").is_err());
     }
 
     #[test]

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod pair_properties;
+#[cfg(feature = "tls")]
+mod tls;
 
 const CLIENT: &str = "127.0.0.1:40000";
 const SERVER: &str = "127.0.0.1:21";
@@ -41,35 +43,57 @@ struct Pair {
     to_client: Vec<u8>,
     splits: Vec<usize>,
     next_split: usize,
+    /// What each protected data connection's handshake negotiated, seen
+    /// from the client.
+    #[cfg(feature = "tls")]
+    data_tls: Vec<crate::tls::TlsSummary>,
+    /// Cut the next protected data connection before its close_notify.
+    #[cfg(feature = "tls")]
+    truncate_next: bool,
 }
 
 impl Pair {
     fn new(mode: DataMode) -> Pair {
+        let config = ServerConfig {
+            allow_anonymous: true,
+            ..ServerConfig::default()
+        };
+        let client = ClientConfig {
+            mode,
+            ..ClientConfig::default()
+        };
+        Pair::with(client, config, false)
+    }
+
+    /// A pair with these settings; `implicit`: the server session starts
+    /// with TLS (implicit FTPS).
+    fn with(client: ClientConfig, config: ServerConfig, implicit: bool) -> Pair {
         let now = Timestamp::ZERO;
         let mut fs = MemoryFs::new();
         fs.dir("/pub")
             .file("/pub/a.txt", b"hello\nworld\n")
             .file("/readme", b"read me");
-        let config = ServerConfig {
-            allow_anonymous: true,
-            ..ServerConfig::default()
+        let config = Arc::new(config);
+        let (peer, local) = (CLIENT.parse().unwrap(), SERVER.parse().unwrap());
+        #[cfg(feature = "tls")]
+        let server = if implicit {
+            Session::new_implicit(config, peer, local, now)
+        } else {
+            Session::new(config, peer, local, now)
+        };
+        #[cfg(not(feature = "tls"))]
+        let server = {
+            assert!(!implicit);
+            Session::new(config, peer, local, now)
         };
         let mut pair = Pair {
             client: Client::new(
-                ClientConfig {
-                    mode,
-                    ..ClientConfig::default()
-                },
+                client,
                 SERVER.parse().unwrap(),
                 CLIENT.parse().unwrap(),
                 now,
             ),
-            server: Session::new(
-                Arc::new(config),
-                CLIENT.parse().unwrap(),
-                SERVER.parse().unwrap(),
-                now,
-            ),
+            server,
             fs,
             now,
             received: Vec::new(),
@@ -86,6 +110,10 @@ impl Pair {
             to_client: Vec::new(),
             splits: Vec::new(),
             next_split: 0,
+            #[cfg(feature = "tls")]
+            data_tls: Vec::new(),
+            #[cfg(feature = "tls")]
+            truncate_next: false,
         };
         pair.run();
         pair
@@ -207,7 +235,9 @@ impl Pair {
                     self.now,
                 );
             }
-            Action::Transfer { .. } | Action::ReceiveListing => self.client_wants = Some(action),
+            Action::Transfer { .. } | Action::ReceiveListing { .. } => {
+                self.client_wants = Some(action)
+            }
             Action::AbortTransfer => {
                 self.client_wants = None;
                 self.client.handle_event(
@@ -325,9 +355,27 @@ impl Pair {
         let (client, server) = (client.clone(), server.clone());
         self.client_wants = None;
         self.server_wants = None;
+        #[cfg(feature = "tls")]
+        if let Err(why) = self.protected_data(&client, &server) {
+            self.client.handle_event(
+                Event::TransferDone {
+                    bytes: 0,
+                    result: Err(why.clone()),
+                },
+                self.now,
+            );
+            self.server.handle_event(
+                server::Event::TransferDone {
+                    bytes: 0,
+                    result: Err(server::TransferError::Tls(format!("{why:?}"))),
+                },
+                self.now,
+            );
+            return true;
+        }
         let wall = crate::timeval::from_unix_seconds(1_795_478_400);
         match (client, server) {
-            (Action::ReceiveListing, server::Action::SendListing { listing: data, .. }) => {
+            (Action::ReceiveListing { .. }, server::Action::SendListing { listing: data, .. }) => {
                 let len = data.len() as u64;
                 self.client
                     .handle_event(Event::ListingReceived { data, now: wall }, self.now);
@@ -343,6 +391,7 @@ impl Pair {
                 Action::Transfer {
                     direction: Direction::Download,
                     ascii,
+                    ..
                 },
                 server::Action::Transfer {
                     file,
@@ -424,6 +473,78 @@ impl Pair {
             (c, s) => panic!("mismatched transfer: client {c:?}, server {s:?}"),
         }
         true
+    }
+
+    /// Both sides' TLS on a data connection, run in memory as the adapters
+    /// run them: the handshake, the sender's bytes and close_notify, the
+    /// receiver's close_notify, each side reading to the end. The bytes
+    /// themselves are carried by the caller; this checks that the two
+    /// sides agree on protection and that the handshake is accepted.
+    #[cfg(feature = "tls")]
+    fn protected_data(
+        &mut self,
+        client: &Action,
+        server: &server::Action,
+    ) -> Result<(), DataError> {
+        let client_tls = match client {
+            Action::Transfer { tls, .. } | Action::ReceiveListing { tls } => tls.clone(),
+            other => panic!("not a transfer: {other:?}"),
+        };
+        let (server_tls, upload) = match server {
+            server::Action::Transfer { tls, direction, .. } => {
+                (tls.clone(), *direction == server::Direction::Upload)
+            }
+            server::Action::SendListing { tls, .. } => (tls.clone(), false),
+            other => panic!("not a transfer: {other:?}"),
+        };
+        let (client_tls, server_tls) = match (client_tls, server_tls) {
+            (None, None) => return Ok(()),
+            (Some(c), Some(s)) => (c, s),
+            (c, s) => panic!("protection differs: client {c:?}, server {s:?}"),
+        };
+        let mut c = client_tls.start().unwrap();
+        let mut s = server_tls.start().unwrap();
+        let tls_error = |e: crate::tls::TlsError| DataError::Tls(e.to_string());
+        let mut wire = Vec::new();
+        for _ in 0..20 {
+            wire.clear();
+            c.transmit(&mut wire);
+            s.receive(&wire).map_err(tls_error)?;
+            wire.clear();
+            s.transmit(&mut wire);
+            c.receive(&wire).map_err(tls_error)?;
+            if !c.is_handshaking() && !s.is_handshaking() && !c.wants_transmit() {
+                break;
+            }
+        }
+        assert!(!c.is_handshaking() && !s.is_handshaking());
+        self.data_tls.push(c.summary().unwrap());
+        let (sender, receiver) = if upload {
+            (&mut c, &mut s)
+        } else {
+            (&mut s, &mut c)
+        };
+        sender.send(b"payload").unwrap();
+        if std::mem::take(&mut self.truncate_next) {
+            // The TCP stream ends here: no close_notify.
+            wire.clear();
+            sender.transmit(&mut wire);
+            receiver.receive(&wire).map_err(tls_error)?;
+            assert!(!receiver.peer_closed());
+            return Err(DataError::Truncated);
+        }
+        sender.close();
+        wire.clear();
+        sender.transmit(&mut wire);
+        receiver.receive(&wire).map_err(tls_error)?;
+        assert!(receiver.peer_closed());
+        assert_eq!(receiver.take_plaintext(), b"payload");
+        receiver.close();
+        wire.clear();
+        receiver.transmit(&mut wire);
+        sender.receive(&wire).map_err(tls_error)?;
+        assert!(sender.peer_closed());
+        Ok(())
     }
 }
 
@@ -733,7 +854,8 @@ fn epsv_refused_falls_back_to_pasv_and_ignores_its_address() {
         s.actions(),
         [Action::Transfer {
             direction: Direction::Download,
-            ascii: false
+            ascii: false,
+            tls: None
         }]
     );
     s.client.handle_event(
@@ -928,7 +1050,8 @@ fn active_mode_refuses_data_from_another_host() {
         s.actions(),
         [Action::Transfer {
             direction: Direction::Download,
-            ascii: true
+            ascii: true,
+            tls: None
         }]
     );
 }
@@ -1099,7 +1222,7 @@ fn final_reply_before_the_server_connection_is_accepted() {
         },
         s.now,
     );
-    assert_eq!(s.actions(), [Action::ReceiveListing]);
+    assert_eq!(s.actions(), [Action::ReceiveListing { tls: None }]);
     s.client.handle_event(
         Event::ListingReceived {
             data: Bytes::from_static(b"x\r\n"),

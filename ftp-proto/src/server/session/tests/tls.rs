@@ -4,38 +4,11 @@
 
 use super::super::super::harness::Harness;
 use super::*;
-use crate::tls::{CertificateDer, DataTls, PrivateKeyDer, ServerTls, TlsCodec, TlsError};
+use crate::tls::testing::{certificates, server_tls};
+use crate::tls::{DataTls, ServerTls, TlsCodec, TlsError};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, RootCertStore};
 use std::io::{Read, Write};
-use std::sync::OnceLock;
-
-/// A CA, a leaf for localhost signed by it, and the leaf's key.
-fn certificates() -> &'static (CertificateDer<'static>, CertificateDer<'static>, Vec<u8>) {
-    static MADE: OnceLock<(CertificateDer<'static>, CertificateDer<'static>, Vec<u8>)> =
-        OnceLock::new();
-    MADE.get_or_init(|| {
-        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        let ca_cert = ca.self_signed(&ca_key).unwrap();
-        let issuer = rcgen::Issuer::new(ca, ca_key);
-        let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-        let leaf_key = rcgen::KeyPair::generate().unwrap();
-        let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
-        (
-            ca_cert.der().clone(),
-            leaf_cert.der().clone(),
-            leaf_key.serialize_der(),
-        )
-    })
-}
-
-fn server_tls() -> ServerTls {
-    let (_, leaf, key) = certificates();
-    let key = PrivateKeyDer::try_from(key.clone()).unwrap();
-    ServerTls::new(vec![leaf.clone()], key).unwrap()
-}
 
 /// A client configuration trusting the test CA, with its own session
 /// store: two configurations never resume each other's sessions.
@@ -540,4 +513,72 @@ fn the_server_prefers_aes_128_gcm() {
         client.conn.negotiated_cipher_suite().map(|s| s.suite()),
         Some(rustls::CipherSuite::TLS13_AES_128_GCM_SHA256)
     );
+}
+
+/// On an upload's data connection, the TLS 1.3 tickets wait for the
+/// client's close_notify: a client that closes without reading (curl,
+/// lftp) then has nothing unread, so its kernel sends no reset that would
+/// cut the upload; a client that reads to the end still gets them. A
+/// download's connection sends them at once.
+#[test]
+fn upload_tickets_wait_for_the_clients_close_notify() {
+    let config = client_config();
+    let (mut h, mut c) = protected(&config);
+    c.command(&mut h, "USER alice\r\nPASS secret\r\nPBSZ 0\r\nPROT P\r\n");
+    for (command, upload) in [("STOR up", true), ("RETR readme", false)] {
+        c.command(&mut h, &format!("PASV\r\n{command}\r\n"));
+        let tls = transfer_tls(&h).expect("protected transfer");
+        let mut server = tls.start().unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let mut client = ClientConnection::new(config.clone(), name).unwrap();
+        // The handshake; then what the server sends once the client is done.
+        let mut after_handshake = 0;
+        for _ in 0..20 {
+            let mut out = Vec::new();
+            while client.wants_write() {
+                client.write_tls(&mut out).unwrap();
+            }
+            server.receive(&out).unwrap();
+            let mut back = Vec::new();
+            server.transmit(&mut back);
+            if !client.is_handshaking() {
+                after_handshake += back.len();
+            }
+            let mut rest = &back[..];
+            while !rest.is_empty() {
+                client.read_tls(&mut rest).unwrap();
+                client.process_new_packets().unwrap();
+            }
+            if !server.is_handshaking() && !client.wants_write() {
+                break;
+            }
+        }
+        assert!(server.summary().is_some_and(|s| s.resumed));
+        if !upload {
+            assert!(after_handshake > 0, "a download's tickets come at once");
+            continue;
+        }
+        assert_eq!(after_handshake, 0, "nothing before the upload ends");
+        client.writer().write_all(b"data").unwrap();
+        client.send_close_notify();
+        let mut out = Vec::new();
+        while client.wants_write() {
+            client.write_tls(&mut out).unwrap();
+        }
+        server.receive(&out).unwrap();
+        assert_eq!(server.take_plaintext(), b"data");
+        assert!(server.peer_closed());
+        server.close();
+        let mut tickets = Vec::new();
+        server.transmit(&mut tickets);
+        assert!(
+            tickets.len() > 100,
+            "tickets, then close_notify: {tickets:?}"
+        );
+        let mut rest = &tickets[..];
+        while !rest.is_empty() {
+            client.read_tls(&mut rest).unwrap();
+            client.process_new_packets().unwrap();
+        }
+    }
 }
