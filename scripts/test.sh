@@ -34,18 +34,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
 
-# The reference servers: vsftpd and pure-ftpd unpacked from their Debian
-# packages into target/peers (installed, they conflict with each other and
-# start system services); pyftpdlib from PyPI.
+# The reference servers: vsftpd, pure-ftpd and ProFTPD (its mod_tls is in
+# proftpd-mod-crypto) unpacked from their Debian packages into
+# target/peers (installed, they conflict with each other and start system
+# services); pyftpdlib from PyPI.
 peers=target/peers
-if [ ! -x "$peers/root/usr/sbin/vsftpd" ] || [ ! -x "$peers/root/usr/sbin/pure-ftpd" ]; then
+if [ ! -x "$peers/root/usr/sbin/vsftpd" ] || [ ! -x "$peers/root/usr/sbin/pure-ftpd" ] \
+    || [ ! -f "$peers/root/usr/lib/proftpd/mod_tls.so" ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  # Shared libraries the two servers link against.
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libwrap0 libsodium23 libcap2 openssl
+  # Shared libraries the three servers link against.
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libwrap0 libsodium23 libcap2 openssl \
+    libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libidn2-0 libacl1
   mkdir -p "$peers/debs" "$peers/root"
-  (cd "$peers/debs" && apt-get download vsftpd pure-ftpd)
+  (cd "$peers/debs" && apt-get download vsftpd pure-ftpd proftpd-core proftpd-mod-crypto)
   for deb in "$peers"/debs/*.deb; do dpkg-deb -x "$deb" "$peers/root"; done
 fi
 python3 -c 'import pyftpdlib' 2>/dev/null || python3 -m pip install --quiet pyftpdlib

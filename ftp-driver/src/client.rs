@@ -17,7 +17,7 @@ use ftp_proto::client::{
     Notice, OperationId, Output, TlsSettings,
 };
 use ftp_proto::listing::parse::{Entry, Listing};
-use ftp_proto::tls::TlsCodec;
+use ftp_proto::tls::{TlsCodec, TlsError, TlsVersions};
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -459,8 +459,9 @@ impl ClientDriver {
 /// alerts; empty without TLS). Every step is the same with and without
 /// TLS, so an adapter has one loop for both:
 ///
-/// - download: write `outgoing`; until the end of the stream, read,
-///   `received` → sink, write `outgoing`; then `received_all` → sink
+/// - download: write `outgoing`; until the end of the stream (EOF, or
+///   [`DataPump::ended`]), read, `received` → sink, write `outgoing`;
+///   then `received_all` → sink
 ///   (an error if the TLS stream was cut short); write `close`.
 /// - upload: while [`DataPump::handshaking`], write `outgoing`, read,
 ///   `received`; then write `outgoing` and `to_send` → connection
@@ -543,6 +544,13 @@ impl DataPump<'_> {
         Ok(&self.converted)
     }
 
+    /// Whether the server ended the protected stream (its `close_notify`):
+    /// stop reading; some servers (vsftpd) keep the connection open until
+    /// ours comes back. Without TLS the stream ends only at EOF.
+    pub fn ended(&self) -> bool {
+        self.codec.as_ref().is_some_and(|c| c.peer_closed())
+    }
+
     /// The download reached the end of the stream: the last bytes for the
     /// sink. Under TLS, a stream that ended without `close_notify` was cut
     /// short: [`DataError::Truncated`].
@@ -618,6 +626,19 @@ pub struct TlsOptions {
     pub insecure: bool,
     /// Try `AUTH SSL` when `AUTH TLS` is refused.
     pub auth_ssl_fallback: bool,
+    /// The TLS versions offered ([`TlsVersions`]: TLS 1.2 by default, for
+    /// sessions data connections can resume without limit).
+    pub versions: TlsVersions,
+}
+
+/// Whether a connection failed because the server refused the TLS
+/// versions offered: worth one more try with [`TlsVersions::Tls13`].
+pub fn tls_version_refused(error: &Error, options: &TlsOptions) -> bool {
+    options.versions != TlsVersions::Tls13
+        && matches!(
+            error,
+            Error::Ftp(ClientError::Tls(TlsError::VersionRefused))
+        )
 }
 
 /// FTPS settings for the engine's [`ClientConfig::tls`]: certificates
@@ -625,10 +646,10 @@ pub struct TlsOptions {
 /// against the system's roots and the CA file, or not at all when
 /// [`TlsOptions::insecure`] asks so.
 pub fn tls_settings(server_name: &str, options: &TlsOptions) -> Result<TlsSettings, Error> {
-    use ftp_proto::tls::{CertificateDer, ClientTls, TlsError};
+    use ftp_proto::tls::{CertificateDer, ClientTls};
     let config = |e: TlsError| Error::Ftp(ClientError::Tls(e));
     let connector = if options.insecure {
-        ClientTls::insecure(server_name).map_err(config)?
+        ClientTls::insecure(server_name, options.versions).map_err(config)?
     } else {
         let mut roots: Vec<CertificateDer<'static>> =
             rustls_native_certs::load_native_certs().certs;
@@ -649,7 +670,7 @@ pub fn tls_settings(server_name: &str, options: &TlsOptions) -> Result<TlsSettin
                 ))));
             }
         }
-        ClientTls::new(server_name, &roots).map_err(config)?
+        ClientTls::new(server_name, &roots, options.versions).map_err(config)?
     };
     Ok(TlsSettings {
         connector,

@@ -35,10 +35,22 @@
 //! [`ClientTls`] verifies the server's certificate against the roots it is
 //! given (or, asked explicitly, not at all) for the name the user connected
 //! to. Data connections verify against, and resume the session of, that
-//! same name, whatever address a PASV or EPSV reply named. TLS 1.3 tickets
-//! are single-use in a client; the adapters read every protected data
-//! connection to its end, uploads too, so that each one's fresh tickets are
-//! stored for the next.
+//! same name, whatever address a PASV or EPSV reply named.
+//!
+//! Servers that require session reuse (vsftpd, ProFTPD, FileZilla Server)
+//! expect every data connection to resume the control connection's
+//! session, as many times as the session makes transfers. OpenSSL, GnuTLS
+//! and Java clients re-offer the same TLS 1.3 ticket each time; a rustls
+//! client uses each ticket once, by design, and cannot copy one. Under
+//! TLS 1.3 it then depends on the server sending fresh tickets on data
+//! connections: vsftpd and our server do (the adapters read every
+//! protected data connection to its end, uploads too, to keep them);
+//! ProFTPD 1.3.8 sends none on uploads, so after the control connection's
+//! two tickets are spent, the next upload is refused. A TLS 1.2 session
+//! may be resumed any number of times. So [`TlsVersions::ReusableSessions`]
+//! (the default) offers TLS 1.2, and [`TlsVersions::Tls13`] offers TLS 1.3
+//! first, for servers known to replenish tickets or not to require reuse;
+//! the adapters fall back to it when a server refuses TLS 1.2.
 
 use bytes::Bytes;
 use rustls::client::{ClientConfig, ClientConnection};
@@ -61,6 +73,8 @@ pub enum TlsError {
     Protocol(String),
     /// A data connection did not resume its control connection's session.
     NotResumed,
+    /// The peer refused every TLS version offered.
+    VersionRefused,
     /// The server's certificate is not trusted for the name connected to.
     Certificate {
         /// The name (or address) it was checked against.
@@ -78,6 +92,9 @@ impl fmt::Display for TlsError {
             TlsError::NotResumed => f.write_str(
                 "the data connection did not resume the control connection's TLS session",
             ),
+            TlsError::VersionRefused => {
+                f.write_str("TLS: the peer supports none of the versions offered")
+            }
             TlsError::Certificate { name, why } => {
                 write!(
                     f,
@@ -162,6 +179,21 @@ impl ServerTls {
         ServerTls::new(chain, key)
     }
 
+    /// The settings of one FTP session: its own ticket key and no shared
+    /// session-ID cache, so that a data connection can resume only a
+    /// session this control connection made. Under TLS 1.3 the token in
+    /// the resumption data says the same; under TLS 1.2 rustls carries no
+    /// resumption data, and the key alone tells.
+    pub(crate) fn for_session(&self) -> Result<ServerTls, TlsError> {
+        let mut config = (*self.config).clone();
+        config.ticketer =
+            rustls::crypto::ring::Ticketer::new().map_err(|e| TlsError::Config(e.to_string()))?;
+        config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        Ok(ServerTls {
+            config: Arc::new(config),
+        })
+    }
+
     /// A codec for a control connection, whose sessions carry `token`.
     pub(crate) fn control_codec(&self, token: &[u8]) -> Result<TlsCodec, TlsError> {
         let mut connection = ServerConnection::new(self.config.clone())
@@ -182,6 +214,28 @@ impl ServerTls {
                 require_resumption,
                 upload,
             },
+        }
+    }
+}
+
+/// Which TLS versions a client offers; see the [module docs](self) for why
+/// the default is TLS 1.2.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum TlsVersions {
+    /// TLS 1.2, whose sessions data connections can resume any number of
+    /// times.
+    #[default]
+    ReusableSessions,
+    /// TLS 1.3 (or 1.2 if the server has nothing newer).
+    Tls13,
+}
+
+impl TlsVersions {
+    fn offered(self) -> &'static [&'static rustls::SupportedProtocolVersion] {
+        static TLS12_ONLY: [&rustls::SupportedProtocolVersion; 1] = [&rustls::version::TLS12];
+        match self {
+            TlsVersions::ReusableSessions => &TLS12_ONLY,
+            TlsVersions::Tls13 => rustls::DEFAULT_VERSIONS,
         }
     }
 }
@@ -233,6 +287,7 @@ impl ClientTls {
     pub fn new(
         server_name: &str,
         roots: &[CertificateDer<'static>],
+        versions: TlsVersions,
     ) -> Result<ClientTls, TlsError> {
         let mut store = rustls::RootCertStore::empty();
         let (added, _ignored) = store.add_parsable_certificates(roots.iter().cloned());
@@ -240,7 +295,7 @@ impl ClientTls {
             return Err(TlsError::Config("no usable CA certificate".into()));
         }
         let config = ClientConfig::builder_with_provider(client_provider())
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(versions.offered())
             .map_err(|e| TlsError::Config(e.to_string()))?
             .with_root_certificates(store)
             .with_no_client_auth();
@@ -253,13 +308,13 @@ impl ClientTls {
     /// Accepts any certificate the server shows: the connection is
     /// encrypted but the server is not authenticated. Only for a user who
     /// asked for it by name (`--insecure`).
-    pub fn insecure(server_name: &str) -> Result<ClientTls, TlsError> {
+    pub fn insecure(server_name: &str, versions: TlsVersions) -> Result<ClientTls, TlsError> {
         let provider = client_provider();
         let verifier = Arc::new(AnyCertificate {
             algorithms: provider.signature_verification_algorithms,
         });
         let config = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(versions.offered())
             .map_err(|e| TlsError::Config(e.to_string()))?
             .dangerous()
             .with_custom_certificate_verifier(verifier)
@@ -520,6 +575,13 @@ impl TlsCodec {
                 name: self.peer_name.clone().unwrap_or_default(),
                 why: certificate_problem(&why),
             },
+            rustls::Error::AlertReceived(rustls::AlertDescription::ProtocolVersion)
+            | rustls::Error::PeerIncompatible(
+                rustls::PeerIncompatible::SupportedVersionsExtensionRequired
+                | rustls::PeerIncompatible::Tls12NotOffered
+                | rustls::PeerIncompatible::Tls12NotOfferedOrEnabled
+                | rustls::PeerIncompatible::Tls13RequiredForQuic,
+            ) => TlsError::VersionRefused,
             other => TlsError::Protocol(other.to_string()),
         }
     }
@@ -565,10 +627,14 @@ impl TlsCodec {
             self.checked = true;
             if let Some(token) = &self.resume {
                 let resumed = self.connection.handshake_kind() == Some(HandshakeKind::Resumed);
+                let tls12 = self.connection.protocol_version() == Some(ProtocolVersion::TLSv1_2);
                 let ours = match &self.connection {
-                    rustls::Connection::Server(server) => {
-                        server.received_resumption_data() == Some(token.as_ref())
-                    }
+                    rustls::Connection::Server(server) => match server.received_resumption_data() {
+                        Some(data) => data == token.as_ref(),
+                        // TLS 1.2 carries no resumption data: the
+                        // session's own ticket key made the ticket.
+                        None => tls12,
+                    },
                     rustls::Connection::Client(_) => false,
                 };
                 if !(resumed && ours) {
@@ -714,5 +780,106 @@ pub(crate) mod testing {
         let (_, leaf, key) = certificates();
         let key = PrivateKeyDer::try_from(key.clone()).unwrap();
         ServerTls::new(vec![leaf.clone()], key).unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{certificates, server_tls};
+    use super::*;
+
+    /// One handshake between a client and a server codec, in memory.
+    fn handshake(client: &mut TlsCodec, server: &mut TlsCodec) -> Result<(), TlsError> {
+        for _ in 0..20 {
+            let mut wire = Vec::new();
+            client.transmit(&mut wire);
+            server.receive(&wire)?;
+            wire.clear();
+            server.transmit(&mut wire);
+            client.receive(&wire)?;
+            if !client.is_handshaking() && !server.is_handshaking() && !client.wants_transmit() {
+                return Ok(());
+            }
+        }
+        Err(TlsError::Protocol("no end to the handshake".into()))
+    }
+
+    /// A server that sends no TLS 1.3 tickets at all (ProFTPD sends a few
+    /// on the control connection and none on uploads: the same, sooner).
+    /// A TLS 1.2 session is resumed by every data connection; under TLS
+    /// 1.3 a rustls client has no ticket to offer, so the server's reuse
+    /// check refuses the data connection.
+    #[test]
+    fn tls12_sessions_resume_without_limit_where_tls13_tickets_run_out() {
+        let (ca, _, _) = certificates();
+        let mut config = (*server_tls().config).clone();
+        config.send_tls13_tickets = 0;
+        let stingy = ServerTls {
+            config: Arc::new(config),
+        }
+        .for_session()
+        .unwrap();
+        let token = Bytes::from_static(b"control connection 1");
+        for versions in [TlsVersions::ReusableSessions, TlsVersions::Tls13] {
+            let client = ClientTls::new("localhost", std::slice::from_ref(ca), versions).unwrap();
+            let mut control = client.control_codec().unwrap();
+            let mut server = stingy.control_codec(&token).unwrap();
+            handshake(&mut control, &mut server).unwrap();
+            for n in 0..20 {
+                let data = stingy.data(n % 2 == 0, token.clone(), true);
+                let mut server = data.start().unwrap();
+                let mut client = client.data().start().unwrap();
+                let result = handshake(&mut client, &mut server);
+                match versions {
+                    TlsVersions::ReusableSessions => {
+                        assert_eq!(result, Ok(()), "data connection {n}");
+                        assert!(
+                            client
+                                .summary()
+                                .is_some_and(|s| s.resumed && s.version == "TLSv1.2")
+                        );
+                    }
+                    TlsVersions::Tls13 => {
+                        assert_eq!(result, Err(TlsError::NotResumed));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A stranger with a valid session of their own (another control
+    /// connection to the same server) cannot attach it to our data
+    /// connection, under TLS 1.2 (no resumption data: the session's own
+    /// ticket key refuses it) as under TLS 1.3.
+    #[test]
+    fn another_sessions_resumption_is_refused() {
+        let (ca, _, _) = certificates();
+        let server = server_tls();
+        for versions in [TlsVersions::ReusableSessions, TlsVersions::Tls13] {
+            let ours = server.for_session().unwrap();
+            let theirs = server.for_session().unwrap();
+            let our_token = Bytes::from_static(b"ours");
+            let their_token = Bytes::from_static(b"theirs");
+            let stranger = ClientTls::new("localhost", std::slice::from_ref(ca), versions).unwrap();
+            let mut control = stranger.control_codec().unwrap();
+            let mut their_control = theirs.control_codec(&their_token).unwrap();
+            handshake(&mut control, &mut their_control).unwrap();
+            // Their own data connection resumes.
+            let mut data = theirs
+                .data(false, their_token.clone(), true)
+                .start()
+                .unwrap();
+            let mut client = stranger.data().start().unwrap();
+            assert_eq!(handshake(&mut client, &mut data), Ok(()), "{versions:?}");
+            // Ours does not.
+            let mut data = ours.data(false, our_token.clone(), true).start().unwrap();
+            let mut client = stranger.data().start().unwrap();
+            assert_eq!(
+                handshake(&mut client, &mut data),
+                Err(TlsError::NotResumed),
+                "{versions:?}"
+            );
+        }
     }
 }

@@ -24,6 +24,7 @@ use std::time::{Duration, SystemTime};
 
 pub use ftp_driver::client::{Error, TlsOptions, tls_settings};
 pub use ftp_proto::client::DataMode;
+pub use ftp_proto::tls::TlsVersions;
 
 /// Where a transfer's bytes come from or go to.
 enum Io<'a> {
@@ -89,16 +90,28 @@ impl Client {
     /// Connects with FTPS to `host` (a name or an IP address) on `port`:
     /// the server's certificate is verified for `host`, against the
     /// system's roots and [`TlsOptions::ca_file`], on the control
-    /// connection and on every data connection.
+    /// connection and on every data connection. A server that refuses
+    /// the versions offered ([`TlsVersions`]) is tried once more with TLS
+    /// 1.3.
     pub async fn connect_tls(
         host: &str,
         port: u16,
         mut config: ClientConfig,
         tls: &TlsOptions,
     ) -> Result<Client, Error> {
-        config.tls = Some(tls_settings(host, tls)?);
         let bare = host.trim_start_matches('[').trim_end_matches(']');
-        Client::connect((bare, port), config).await
+        config.tls = Some(tls_settings(host, tls)?);
+        match Client::connect((bare, port), config.clone()).await {
+            Err(error) if ftp_driver::client::tls_version_refused(&error, tls) => {
+                let newer = TlsOptions {
+                    versions: TlsVersions::Tls13,
+                    ..tls.clone()
+                };
+                config.tls = Some(tls_settings(host, &newer)?);
+                Client::connect((bare, port), config).await
+            }
+            result => result,
+        }
     }
 
     /// What the control connection's TLS negotiated (FTPS only).
@@ -477,6 +490,9 @@ async fn receive(
             .map_err(|e| local_error(&e))?;
         write(data, pump.outgoing()).await?;
         pump.carry_on()?;
+        if pump.ended() {
+            break;
+        }
     }
     sink.write_all(pump.received_all()?)
         .await
@@ -521,7 +537,7 @@ async fn send(
     // What the server sends is TLS records (tickets, its close_notify) or
     // nothing; each read within the timeout.
     while let Ok(n) = read(data, pump.buffer(), Some(timeout)).await {
-        if n == 0 || pump.received(n).is_err() {
+        if n == 0 || pump.received(n).is_err() || pump.ended() {
             break;
         }
     }

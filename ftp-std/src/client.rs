@@ -20,6 +20,7 @@ use std::time::{Duration, SystemTime};
 
 pub use ftp_driver::client::{Error, TlsOptions, tls_settings};
 pub use ftp_proto::client::DataMode;
+pub use ftp_proto::tls::TlsVersions;
 
 /// Client settings beyond the engine's.
 #[derive(Debug, Clone)]
@@ -79,16 +80,28 @@ impl Client {
     /// Connects with FTPS to `host` (a name or an IP address) on `port`:
     /// the server's certificate is verified for `host`, against the
     /// system's roots and [`TlsOptions::ca_file`], on the control
-    /// connection and on every data connection.
+    /// connection and on every data connection. A server that refuses
+    /// the versions offered ([`TlsVersions`]) is tried once more with TLS
+    /// 1.3.
     pub fn connect_tls(
         host: &str,
         port: u16,
         mut options: Options,
         tls: &TlsOptions,
     ) -> Result<Client, Error> {
-        options.engine.tls = Some(tls_settings(host, tls)?);
         let bare = host.trim_start_matches('[').trim_end_matches(']');
-        Client::connect((bare, port), options)
+        options.engine.tls = Some(tls_settings(host, tls)?);
+        match Client::connect((bare, port), options.clone()) {
+            Err(error) if ftp_driver::client::tls_version_refused(&error, tls) => {
+                let newer = TlsOptions {
+                    versions: TlsVersions::Tls13,
+                    ..tls.clone()
+                };
+                options.engine.tls = Some(tls_settings(host, &newer)?);
+                Client::connect((bare, port), options)
+            }
+            result => result,
+        }
     }
 
     /// What the control connection's TLS negotiated (FTPS only).
@@ -440,6 +453,9 @@ fn receive(
             let _ = data.set_read_timeout(None);
         }
         pump.carry_on()?;
+        if pump.ended() {
+            break;
+        }
     }
     sink.write_all(pump.received_all()?)
         .and_then(|()| sink.flush())
@@ -485,7 +501,7 @@ fn send(
     // Bounded by the read timeout; what the server sends is TLS records
     // (tickets, its close_notify) or nothing.
     while let Ok(n) = read(data, pump.buffer()) {
-        if n == 0 || pump.received(n).is_err() {
+        if n == 0 || pump.received(n).is_err() || pump.ended() {
             break;
         }
     }

@@ -3,6 +3,7 @@
 //! themselves live in `tests/tests/`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod clients;
 pub mod reference;
 
 use ftp_accounts::{Account, Accounts, Secret};

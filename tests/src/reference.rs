@@ -1,7 +1,7 @@
 //! The reference servers, each on a loopback port with a temporary root:
-//! vsftpd and pure-ftpd unpacked from their Debian packages (they conflict
-//! as installed packages, PEERS.md), pyftpdlib from PyPI. `scripts/test.sh`
-//! fetches them into `target/peers/`.
+//! vsftpd, pure-ftpd and ProFTPD (with mod_tls) unpacked from their Debian
+//! packages (they conflict as installed packages, PEERS.md), pyftpdlib
+//! from PyPI. `scripts/test.sh` fetches them into `target/peers/`.
 
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
@@ -68,16 +68,33 @@ fn free_port() -> u16 {
 
 /// Waits for the 220 greeting.
 fn wait_ready(port: u16, child: &mut Child, name: &str) {
+    wait_until_ready(port, child, name, false)
+}
+
+/// Waits for the 220 greeting; under implicit TLS (`tls_first`), where
+/// the greeting comes only after a handshake, for a connection that stays
+/// open.
+fn wait_until_ready(port: u16, child: &mut Child, name: &str, tls_first: bool) {
     let end = Instant::now() + Duration::from_secs(20);
     while Instant::now() < end {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("{name} exited: {status}");
         }
         if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut greeting = [0u8; 3];
-            if stream.read_exact(&mut greeting).is_ok() && &greeting == b"220" {
-                return;
+            if tls_first {
+                let _ = stream.set_read_timeout(Some(Duration::from_millis(300)));
+                let mut byte = [0u8; 1];
+                match stream.read(&mut byte) {
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                    Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return,
+                    _ => {}
+                }
+            } else {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut greeting = [0u8; 3];
+                if stream.read_exact(&mut greeting).is_ok() && &greeting == b"220" {
+                    return;
+                }
             }
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -117,6 +134,18 @@ pub fn vsftpd_tls(cert: &Path, key: &Path) -> ReferenceServer {
     ))
 }
 
+/// vsftpd as [`vsftpd_tls`], with implicit TLS (`implicit_ssl`): TLS
+/// from the first byte.
+pub fn vsftpd_implicit_tls(cert: &Path, key: &Path) -> ReferenceServer {
+    vsftpd_with(&format!(
+        "ssl_enable=YES\nimplicit_ssl=YES\nallow_anon_ssl=YES\nforce_anon_logins_ssl=YES\n\
+         force_anon_data_ssl=YES\nrequire_ssl_reuse=YES\nssl_ciphers=HIGH\nrsa_cert_file={}\n\
+         rsa_private_key_file={}\n",
+        cert.display(),
+        key.display()
+    ))
+}
+
 fn vsftpd_with(extra: &str) -> ReferenceServer {
     let binary = unpacked("usr/sbin/vsftpd");
     let (dir, root) = served_dir("daemon");
@@ -143,7 +172,12 @@ fn vsftpd_with(extra: &str) -> ReferenceServer {
         .stderr(Stdio::null())
         .spawn()
         .expect("vsftpd starts");
-    wait_ready(port, &mut child, "vsftpd");
+    wait_until_ready(
+        port,
+        &mut child,
+        "vsftpd",
+        extra.contains("implicit_ssl=YES"),
+    );
     ReferenceServer {
         name: "vsftpd",
         host: "127.0.0.1".into(),
@@ -217,6 +251,78 @@ fn pure_ftpd_with(extra: &[&str]) -> ReferenceServer {
     wait_ready(port, &mut child, "pure-ftpd");
     ReferenceServer {
         name: "pure-ftpd",
+        host: "127.0.0.1".into(),
+        port,
+        user: "tester".into(),
+        password: password.into(),
+        root,
+        writable: "/upload".into(),
+        child,
+        _dir: dir,
+    }
+}
+
+/// ProFTPD 1.3.8 with mod_tls: TLS required for logins and data
+/// (`TLSRequired on`), data connections that must resume the control
+/// session (its default), explicit or implicit (`UseImplicitSSL`). One
+/// user in an `AuthUserFile` with a SHA-512 crypt hash, sessions as
+/// `daemon`.
+pub fn proftpd_tls(cert: &Path, key: &Path, implicit: bool) -> ReferenceServer {
+    let binary = unpacked("usr/sbin/proftpd");
+    let modules = unpacked("usr/lib/proftpd/mod_tls.so");
+    let modules = modules.parent().expect("the module directory");
+    let (dir, root) = served_dir("daemon");
+    let password = "pro pw";
+    let hash = crate::run(Command::new("openssl").args(["passwd", "-6", password]));
+    let hash = String::from_utf8_lossy(&hash.stdout).trim().to_string();
+    let passwd = dir.path().join("passwd");
+    let group = dir.path().join("group");
+    std::fs::write(
+        &passwd,
+        format!("tester:{hash}:1:1::{}:/bin/sh\n", root.display()),
+    )
+    .unwrap();
+    std::fs::write(&group, "daemon:x:1:\n").unwrap();
+    for file in [&passwd, &group] {
+        crate::run(Command::new("chmod").arg("600").arg(file));
+    }
+    let port = free_port();
+    let state = dir.path();
+    let implicit_option = if implicit {
+        "TLSOptions UseImplicitSSL\n"
+    } else {
+        ""
+    };
+    let config = format!(
+        "ServerType standalone\nServerName \"ProFTPD\"\nDefaultAddress 127.0.0.1\n\
+         SocketBindTight on\nPort {port}\nUseIPv6 off\nUser daemon\nGroup daemon\n\
+         ModulePath {modules}\nLoadModule mod_tls.c\nDelayEngine off\n\
+         ScoreboardFile {state}/scoreboard\nPidFile {state}/proftpd.pid\nWtmpLog off\n\
+         TransferLog none\nAuthOrder mod_auth_file.c\nAuthUserFile {passwd}\n\
+         AuthGroupFile {group}\nRequireValidShell off\nDefaultRoot ~\n\
+         PassivePorts 23000 23999\nMaxInstances 500\nAllowOverwrite on\nAllowStoreRestart on\n\
+         TLSEngine on\nTLSRequired on\nTLSProtocol TLSv1.2 TLSv1.3\n\
+         TLSECCertificateFile {cert}\nTLSECCertificateKeyFile {key}\n{implicit_option}",
+        modules = modules.display(),
+        state = state.display(),
+        passwd = passwd.display(),
+        group = group.display(),
+        cert = cert.display(),
+        key = key.display(),
+    );
+    let config_path = dir.path().join("proftpd.conf");
+    std::fs::write(&config_path, config).unwrap();
+    let mut child = Command::new(binary)
+        .arg("-n")
+        .arg("-c")
+        .arg(&config_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("proftpd starts");
+    wait_until_ready(port, &mut child, "proftpd", implicit);
+    ReferenceServer {
+        name: "proftpd",
         host: "127.0.0.1".into(),
         port,
         user: "tester".into(),

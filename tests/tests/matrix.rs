@@ -1,10 +1,13 @@
 //! One scenario, written once, for every combination of {std server, smol
 //! server} × {std client, smol client} × {PASV, EPSV, PORT, EPRT} × {IPv4,
-//! IPv6}. PORT carries an IPv4 address only, so PORT × IPv6 is not a
-//! combination FTP has. PASV on IPv6 works because our server announces
-//! 0,0,0,0 (as vsftpd does) and our client connects to the control peer.
+//! IPv6}, in clear; and for {std, smol} server × {std, smol} client ×
+//! {explicit FTPS, implicit FTPS} × {EPSV, EPRT} × {IPv4, IPv6}. PORT
+//! carries an IPv4 address only, so PORT × IPv6 is not a combination FTP
+//! has. PASV on IPv6 works because our server announces 0,0,0,0 (as vsftpd
+//! does) and our client connects to the control peer.
 
-use ftp_std::proto::client::{ClientConfig, DataMode, StoreMode};
+use ftp_std::proto::client::StoreMode;
+use ftp_tests::clients::{AnyClient, ClientKind, Mode, Security};
 use ftp_tests::*;
 use std::io::Write;
 use std::ops::ControlFlow;
@@ -12,232 +15,23 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ClientKind {
-    Std,
-    Smol,
-}
+type Combination = (ServerKind, ClientKind, Mode, bool, Security);
 
-#[derive(Debug, Clone, Copy)]
-enum Mode {
-    Pasv,
-    Epsv,
-    Port,
-    Eprt,
-}
-
-impl Mode {
-    fn config(self) -> ClientConfig {
-        let (mode, extended) = match self {
-            Mode::Pasv => (DataMode::Passive, false),
-            Mode::Epsv => (DataMode::Passive, true),
-            Mode::Port => (DataMode::Active, false),
-            Mode::Eprt => (DataMode::Active, true),
-        };
-        ClientConfig {
-            mode,
-            extended,
-            reply_timeout: Duration::from_secs(20),
-            data_timeout: Duration::from_secs(20),
-            notices: true,
-            ..ClientConfig::default()
-        }
-    }
-}
-
-/// Both clients behind one blocking interface.
-enum AnyClient {
-    Std(ftp_std::Client),
-    Smol(ftp_smol::client::Client),
-}
-
-type Failure = String;
-
-impl AnyClient {
-    fn connect(kind: ClientKind, server: &TestServer, mode: Mode) -> AnyClient {
-        let config = mode.config();
-        let mut client = match kind {
-            ClientKind::Std => {
-                let options = ftp_std::Options {
-                    engine: config,
-                    ..ftp_std::Options::default()
-                };
-                AnyClient::Std(ftp_std::Client::connect(server.address, options).expect("connect"))
-            }
-            ClientKind::Smol => AnyClient::Smol(
-                smol::block_on(ftp_smol::client::Client::connect(server.address, config))
-                    .expect("connect"),
-            ),
-        };
-        client.login().expect("login");
-        client
-    }
-
-    fn login(&mut self) -> Result<(), Failure> {
-        match self {
-            AnyClient::Std(c) => c.login(USER, PASSWORD).map_err(|e| e.to_string()),
-            AnyClient::Smol(c) => {
-                smol::block_on(c.login(USER, PASSWORD)).map_err(|e| e.to_string())
-            }
-        }
-    }
-
-    fn names(&mut self) -> Result<Vec<Vec<u8>>, Failure> {
-        let listing = match self {
-            AnyClient::Std(c) => c.list(None).map_err(|e| e.to_string())?,
-            AnyClient::Smol(c) => smol::block_on(c.list(None)).map_err(|e| e.to_string())?,
-        };
-        let mut names: Vec<Vec<u8>> = listing
-            .entries
-            .into_iter()
-            .map(|e| e.name.to_vec())
-            .collect();
-        names.sort();
-        Ok(names)
-    }
-
-    fn store(&mut self, path: &str, mode: StoreMode, data: &[u8]) -> Result<u64, Failure> {
-        match self {
-            AnyClient::Std(c) => c
-                .store(path.as_bytes(), mode, &mut &data[..])
-                .map_err(|e| e.to_string()),
-            AnyClient::Smol(c) => smol::block_on(c.store(path.as_bytes(), mode, &mut &data[..]))
-                .map_err(|e| e.to_string()),
-        }
-    }
-
-    fn retrieve(&mut self, path: &str, offset: u64) -> Result<Vec<u8>, Failure> {
-        match self {
-            AnyClient::Std(c) => {
-                let mut out = Vec::new();
-                c.retrieve(path.as_bytes(), offset, &mut out)
-                    .map_err(|e| e.to_string())?;
-                Ok(out)
-            }
-            AnyClient::Smol(c) => {
-                let mut out = smol::io::Cursor::new(Vec::new());
-                smol::block_on(c.retrieve(path.as_bytes(), offset, &mut out))
-                    .map_err(|e| e.to_string())?;
-                Ok(out.into_inner())
-            }
-        }
-    }
-
-    fn rename(&mut self, from: &str, to: &str) -> Result<(), Failure> {
-        match self {
-            AnyClient::Std(c) => c
-                .rename(from.as_bytes(), to.as_bytes())
-                .map_err(|e| e.to_string()),
-            AnyClient::Smol(c) => {
-                smol::block_on(c.rename(from.as_bytes(), to.as_bytes())).map_err(|e| e.to_string())
-            }
-        }
-    }
-
-    fn delete(&mut self, path: &str) -> Result<(), Failure> {
-        match self {
-            AnyClient::Std(c) => c.delete(path.as_bytes()).map_err(|e| e.to_string()),
-            AnyClient::Smol(c) => {
-                smol::block_on(c.delete(path.as_bytes())).map_err(|e| e.to_string())
-            }
-        }
-    }
-
-    fn noop(&mut self) -> Result<(), Failure> {
-        match self {
-            AnyClient::Std(c) => c.noop().map_err(|e| e.to_string()),
-            AnyClient::Smol(c) => smol::block_on(c.noop()).map_err(|e| e.to_string()),
-        }
-    }
-
-    fn retrieve_ascii(&mut self, path: &str) -> Result<Vec<u8>, Failure> {
-        match self {
-            AnyClient::Std(c) => {
-                let mut out = Vec::new();
-                c.retrieve_ascii(path.as_bytes(), &mut out)
-                    .map_err(|e| e.to_string())?;
-                Ok(out)
-            }
-            AnyClient::Smol(c) => {
-                let mut out = smol::io::Cursor::new(Vec::new());
-                smol::block_on(c.retrieve_ascii(path.as_bytes(), &mut out))
-                    .map_err(|e| e.to_string())?;
-                Ok(out.into_inner())
-            }
-        }
-    }
-
-    fn store_unique(&mut self, data: &[u8]) -> Result<(Vec<u8>, u64), Failure> {
-        match self {
-            AnyClient::Std(c) => c.store_unique(&mut &data[..]).map_err(|e| e.to_string()),
-            AnyClient::Smol(c) => {
-                smol::block_on(c.store_unique(&mut &data[..])).map_err(|e| e.to_string())
-            }
-        }
-    }
-
-    fn cwd(&mut self, path: &str) -> Result<(), Failure> {
-        match self {
-            AnyClient::Std(c) => c.cwd(path.as_bytes()).map_err(|e| e.to_string()),
-            AnyClient::Smol(c) => smol::block_on(c.cwd(path.as_bytes())).map_err(|e| e.to_string()),
-        }
-    }
-
-    fn cdup(&mut self) -> Result<(), Failure> {
-        match self {
-            AnyClient::Std(c) => c.cdup().map_err(|e| e.to_string()),
-            AnyClient::Smol(c) => smol::block_on(c.cdup()).map_err(|e| e.to_string()),
-        }
-    }
-
-    fn pwd(&mut self) -> Result<Vec<u8>, Failure> {
-        match self {
-            AnyClient::Std(c) => c.pwd().map_err(|e| e.to_string()),
-            AnyClient::Smol(c) => smol::block_on(c.pwd()).map_err(|e| e.to_string()),
-        }
-    }
-
-    fn size(&mut self, path: &str) -> Result<u64, Failure> {
-        match self {
-            AnyClient::Std(c) => c.size(path.as_bytes()).map_err(|e| e.to_string()),
-            AnyClient::Smol(c) => {
-                smol::block_on(c.size(path.as_bytes())).map_err(|e| e.to_string())
-            }
-        }
-    }
-
-    /// Records every command the client sends.
-    fn trace_commands(&mut self) -> Arc<std::sync::Mutex<Vec<String>>> {
-        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = seen.clone();
-        let trace = move |notice: &ftp_std::proto::client::Notice| {
-            if let ftp_std::proto::client::Notice::Sent(line) = notice {
-                sink.lock().unwrap().push(line.clone());
-            }
-        };
-        match self {
-            AnyClient::Std(c) => c.set_trace(trace),
-            AnyClient::Smol(c) => c.set_trace(trace),
-        }
-        seen
-    }
-
-    fn on_progress(&mut self, progress: impl FnMut(u64) -> ControlFlow<()> + Send + 'static) {
-        match self {
-            AnyClient::Std(c) => c.set_progress(progress),
-            AnyClient::Smol(c) => c.set_progress(progress),
-        }
-    }
-}
-
-fn combinations() -> Vec<(ServerKind, ClientKind, Mode, bool)> {
+fn combinations() -> Vec<Combination> {
     let mut out = Vec::new();
     for server in [ServerKind::Std, ServerKind::Smol] {
         for client in [ClientKind::Std, ClientKind::Smol] {
             for mode in [Mode::Pasv, Mode::Epsv, Mode::Port, Mode::Eprt] {
                 for ipv6 in [false, true] {
                     if !(ipv6 && matches!(mode, Mode::Port)) {
-                        out.push((server, client, mode, ipv6));
+                        out.push((server, client, mode, ipv6, Security::Plain));
+                    }
+                }
+            }
+            for security in [Security::Explicit, Security::Implicit] {
+                for mode in [Mode::Epsv, Mode::Eprt] {
+                    for ipv6 in [false, true] {
+                        out.push((server, client, mode, ipv6, security));
                     }
                 }
             }
@@ -249,12 +43,21 @@ fn combinations() -> Vec<(ServerKind, ClientKind, Mode, bool)> {
 /// Login, list, upload and download with checksums, resume both ways,
 /// rename and delete, and ABOR in the middle of a download with the
 /// session going on.
-fn scenario(server_kind: ServerKind, client_kind: ClientKind, mode: Mode, ipv6: bool) {
-    let context = format!("{server_kind:?} server, {client_kind:?} client, {mode:?}, ipv6={ipv6}");
-    let server = TestServer::start(server_kind, ipv6);
+fn scenario((server_kind, client_kind, mode, ipv6, security): Combination) {
+    let context = format!(
+        "{server_kind:?} server, {client_kind:?} client, {mode:?}, ipv6={ipv6}, {security:?}"
+    );
+    let server = match security {
+        Security::Plain => TestServer::start(server_kind, ipv6),
+        // Our server's defaults under TLS: logins and data protected, and
+        // data connections that must resume the control session.
+        Security::Explicit => TestServer::start_tls(server_kind, ipv6, false, |_| {}),
+        Security::Implicit => TestServer::start_tls(server_kind, ipv6, true, |_| {}),
+    };
     let data = random_bytes(1 << 20, 11);
     server.put("big.bin", &random_bytes(64 << 20, 12));
-    let mut client = AnyClient::connect(client_kind, &server, mode);
+    let mut client = AnyClient::connect_with(client_kind, &server, mode, security);
+    let trace = client.trace_commands();
 
     client
         .store("up.bin", StoreMode::Replace, &data)
@@ -297,7 +100,6 @@ fn scenario(server_kind: ServerKind, client_kind: ClientKind, mode: Mode, ipv6: 
     // codec would hand back the CRs); SIZE then switches to TYPE I by
     // itself, as the trace shows.
     server.put("dir/text.txt", b"one\r\ntwo\r\n");
-    let sent = client.trace_commands();
     client.cwd("dir").expect(&context);
     assert_eq!(client.pwd().expect(&context), b"/dir", "{context}");
     assert_eq!(
@@ -307,7 +109,7 @@ fn scenario(server_kind: ServerKind, client_kind: ClientKind, mode: Mode, ipv6: 
     );
     assert_eq!(client.size("text.txt").expect(&context), 10, "{context}");
     {
-        let sent = sent.lock().unwrap();
+        let sent = trace.lock().unwrap();
         let ascii = sent.iter().position(|c| c == "TYPE A");
         let binary = sent.iter().rposition(|c| c == "TYPE I");
         assert!(ascii.is_some() && ascii < binary, "{context}: {sent:?}");
@@ -346,6 +148,25 @@ fn scenario(server_kind: ServerKind, client_kind: ClientKind, mode: Mode, ipv6: 
         data,
         "{context}"
     );
+    // Under TLS every data connection was protected and resumed the
+    // control connection's session; in clear, none was.
+    let trace = trace.lock().unwrap();
+    let data_connections = trace
+        .iter()
+        .filter(|c| {
+            ["LIST", "MLSD", "RETR", "STOR", "STOU"]
+                .iter()
+                .any(|v| c.starts_with(v))
+        })
+        .count();
+    let resumed = trace.iter().filter(|c| *c == "TLS resumed").count();
+    let fresh = trace.iter().filter(|c| *c == "TLS new").count();
+    if security == Security::Plain {
+        assert_eq!(resumed + fresh, 0, "{context}: {trace:?}");
+    } else {
+        assert_eq!(fresh, 0, "{context}: {trace:?}");
+        assert_eq!(resumed, data_connections, "{context}: {trace:?}");
+    }
 }
 
 /// Both clients take a host name and try each address it resolves to:
@@ -381,9 +202,9 @@ fn sha256_of(data: &[u8]) -> String {
 #[test]
 fn scenario_matrix() {
     let combinations = combinations();
-    assert_eq!(combinations.len(), 28);
-    for (server, client, mode, ipv6) in combinations {
-        scenario(server, client, mode, ipv6);
+    assert_eq!(combinations.len(), 28 + 32);
+    for combination in combinations {
+        scenario(combination);
     }
 }
 

@@ -180,6 +180,10 @@ struct Security {
     /// must resume one that carries it. The connection's addresses and
     /// start: no two connections at once have the same.
     token: Bytes,
+    /// This session's TLS settings: its own ticket key
+    /// ([`crate::tls::ServerTls`]'s `for_session`).
+    #[cfg(feature = "tls")]
+    session_tls: Option<crate::tls::ServerTls>,
 }
 
 use crate::hostport::canonical_ip as canonical;
@@ -291,11 +295,15 @@ impl Session {
         session.actions.clear();
         session.notices.clear();
         let codec = match &session.config.tls {
-            Some(tls) => tls.control_codec(&session.security.token),
+            Some(tls) => tls.for_session().and_then(|own| {
+                let codec = own.control_codec(&session.security.token)?;
+                Ok((own, codec))
+            }),
             None => Err(crate::tls::TlsError::Config("no certificate".into())),
         };
         match codec {
-            Ok(codec) => {
+            Ok((own, codec)) => {
+                session.security.session_tls = Some(own);
                 session.tls = Some(codec);
                 session.security.auth = true;
                 session.security.pbsz = true;
@@ -1100,10 +1108,13 @@ impl Session {
         #[cfg(feature = "tls")]
         {
             let codec = match &self.config.tls {
-                Some(tls) => tls.control_codec(&self.security.token),
+                Some(tls) => tls.for_session().and_then(|own| {
+                    let codec = own.control_codec(&self.security.token)?;
+                    Ok((own, codec))
+                }),
                 None => return,
             };
-            let Ok(codec) = codec else {
+            let Ok((own, codec)) = codec else {
                 return self.reply(
                     ReplyCode::SECURITY_RESOURCE_UNAVAILABLE,
                     "TLS is not available now.",
@@ -1119,6 +1130,7 @@ impl Session {
             self.deferred.clear();
             self.tls = Some(codec);
             self.security.auth = true;
+            self.security.session_tls = Some(own);
         }
     }
 
@@ -1171,7 +1183,7 @@ impl Session {
         }
         #[cfg(feature = "tls")]
         {
-            let tls = self.config.tls.as_ref()?;
+            let tls = self.security.session_tls.as_ref()?;
             let upload = direction == Some(Direction::Upload);
             let token = self.security.token.clone();
             Some(tls.data(upload, token, self.config.tls_session_reuse_required))

@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand};
 use ftp_proto::client::{ClientConfig, ClientError, DataMode, Notice, StoreMode};
 use ftp_proto::listing::parse::EntryKind;
 use ftp_proto::tls::{TlsError, TlsSummary};
-use ftp_std::client::TlsOptions;
+use ftp_std::client::{TlsOptions, TlsVersions};
 use ftp_std::{Client, Error, Options};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
@@ -54,6 +54,12 @@ struct Cli {
     /// but anyone in the path can pose as the server).
     #[arg(short = 'k', long, global = true)]
     insecure: bool,
+    /// Offer TLS 1.3 first. By default TLS 1.2 is offered (and TLS 1.3
+    /// only to a server that refuses it): its sessions can be resumed by
+    /// every data connection, which servers that require session reuse
+    /// (vsftpd, ProFTPD) check, while TLS 1.3 tickets are single-use.
+    #[arg(long, global = true)]
+    tls13: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -312,6 +318,11 @@ fn connect(cli: &Cli, url: &Url) -> Result<Client, Failure> {
             ca_file: cli.cacert.clone(),
             insecure: cli.insecure,
             auth_ssl_fallback: false,
+            versions: if cli.tls13 {
+                TlsVersions::Tls13
+            } else {
+                TlsVersions::ReusableSessions
+            },
         }),
     };
     if cli.insecure && tls.is_some() {

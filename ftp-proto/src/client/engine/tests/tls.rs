@@ -5,14 +5,18 @@
 use super::*;
 use crate::client::TlsSettings;
 use crate::tls::testing::{certificates, server_tls};
-use crate::tls::{ClientTls, TlsError};
+use crate::tls::{ClientTls, TlsError, TlsVersions};
 
 /// Settings that trust the test CA for `localhost`, each with a session
-/// store of its own.
+/// store of its own, offering TLS 1.3.
 fn settings(implicit: bool) -> TlsSettings {
+    settings_for(implicit, TlsVersions::Tls13)
+}
+
+fn settings_for(implicit: bool, versions: TlsVersions) -> TlsSettings {
     let (ca, _, _) = certificates();
     TlsSettings {
-        connector: ClientTls::new("localhost", std::slice::from_ref(ca)).unwrap(),
+        connector: ClientTls::new("localhost", std::slice::from_ref(ca), versions).unwrap(),
         implicit,
         auth_ssl_fallback: false,
     }
@@ -87,12 +91,20 @@ fn explicit_tls_then_login_protects_the_data() {
     }
 }
 
-/// TLS 1.3 tickets are single-use in a client: fifty uploads in a row
-/// (whose connections our server sends tickets on only after the
-/// client's close_notify) and fifty mixed transfers all resume.
+/// Fifty uploads in a row and fifty mixed transfers all resume the
+/// control session: under TLS 1.2 by resuming the one session again and
+/// again; under TLS 1.3, where a client uses each ticket once, with the
+/// tickets our server sends on every data connection (on uploads, after
+/// the client's close_notify).
 #[test]
 fn session_reuse_holds_for_many_transfers() {
-    let mut p = tls_pair(DataMode::Passive, settings(false));
+    for versions in [TlsVersions::ReusableSessions, TlsVersions::Tls13] {
+        many_transfers(versions);
+    }
+}
+
+fn many_transfers(versions: TlsVersions) {
+    let mut p = tls_pair(DataMode::Passive, settings_for(false, versions));
     let id = p.client.login(b"alice", b"secret", None);
     assert_eq!(p.result(id), Ok(Output::LoggedIn));
     p.upload = vec![7; 1000];
@@ -111,7 +123,12 @@ fn session_reuse_holds_for_many_transfers() {
     }
     assert_eq!(p.data_tls.len(), 100);
     let fresh: Vec<usize> = (0..100).filter(|&i| !p.data_tls[i].resumed).collect();
-    assert!(fresh.is_empty(), "not resumed: {fresh:?}");
+    assert!(fresh.is_empty(), "{versions:?}: not resumed: {fresh:?}");
+    let expected = match versions {
+        TlsVersions::ReusableSessions => "TLSv1.2",
+        TlsVersions::Tls13 => "TLSv1.3",
+    };
+    assert!(p.data_tls.iter().all(|s| s.version == expected));
 }
 
 #[test]
@@ -147,7 +164,8 @@ fn a_certificate_for_another_name_or_from_another_ca_is_refused() {
     // The test leaf is for localhost, not 127.0.0.1.
     let (ca, _, _) = certificates();
     let wrong_name = TlsSettings {
-        connector: ClientTls::new("127.0.0.1", std::slice::from_ref(ca)).unwrap(),
+        connector: ClientTls::new("127.0.0.1", std::slice::from_ref(ca), TlsVersions::Tls13)
+            .unwrap(),
         implicit: false,
         auth_ssl_fallback: false,
     };
@@ -164,7 +182,8 @@ fn a_certificate_for_another_name_or_from_another_ca_is_refused() {
     // A leaf the client has no root for: the leaf itself is not a CA.
     let (_, leaf, _) = certificates();
     let stranger = TlsSettings {
-        connector: ClientTls::new("localhost", std::slice::from_ref(leaf)).unwrap(),
+        connector: ClientTls::new("localhost", std::slice::from_ref(leaf), TlsVersions::Tls13)
+            .unwrap(),
         implicit: false,
         auth_ssl_fallback: false,
     };
@@ -176,7 +195,7 @@ fn a_certificate_for_another_name_or_from_another_ca_is_refused() {
 
     // Asked for by name: any certificate, still encrypted.
     let insecure = TlsSettings {
-        connector: ClientTls::insecure("127.0.0.1").unwrap(),
+        connector: ClientTls::insecure("127.0.0.1", TlsVersions::ReusableSessions).unwrap(),
         implicit: false,
         auth_ssl_fallback: false,
     };
