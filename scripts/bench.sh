@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The benchmark: builds the release binaries, starts our two servers and the
-# reference servers (vsftpd, pure-ftpd, pyftpdlib) on loopback, measures
+# reference servers (vsftpd, pure-ftpd, ProFTPD, pyftpdlib) on loopback, measures
 # them side by side with curl, iperf3 and a load generator on our async
 # client, and prints Markdown tables (see BENCHMARKS.md).
 #
 #   BENCH_IDLE_SESSIONS=N   idle sessions for the memory figure (10000)
 #   BENCH_PARTS=LIST        some of: throughput,sessions,memory,ftps,engine (all)
-#   BENCH_SERVERS=LIST      some of: smol,std,vsftpd,pure-ftpd,pyftpdlib (all)
+#   BENCH_SERVERS=LIST      some of: smol,std,vsftpd,pure-ftpd,proftpd,pyftpdlib (all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -428,21 +428,76 @@ pub fn listing(data: &[u8]) {
 
 /// The client engine, driven by arbitrary server bytes, events and time:
 /// never panics, and every queued operation gets exactly one outcome once
-/// the connection is closed.
+/// the connection is closed. With FTPS asked for (the first byte's bit 1;
+/// bit 2 implicit, bit 3 the AUTH SSL fallback, bit 4 TLS 1.3), a TLS
+/// server in memory answers the client's handshake and encrypts the
+/// input's replies, and nothing but AUTH goes out before TLS: never a
+/// silent downgrade.
 pub fn client_session(data: &[u8]) {
-    use crate::client::{Client, ClientConfig, DataError, DataMode, Event, StoreMode};
+    use crate::client::{Action, Client, ClientConfig, DataError, DataMode, Event, StoreMode};
     use crate::clock::Timestamp;
     use std::time::Duration;
 
     let start = Timestamp::ZERO;
-    let mode = if data.first().is_some_and(|b| b & 1 == 1) {
+    let flags = data.first().copied().unwrap_or(0);
+    let mode = if flags & 1 == 1 {
         DataMode::Active
     } else {
         DataMode::Passive
     };
+    let tls = (flags & 2 != 0).then(|| {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let ca = CertificateDer::from_pem_slice(include_bytes!("fuzz_tls/ca.pem")).unwrap();
+        let versions = if flags & 16 != 0 {
+            crate::tls::TlsVersions::Tls13
+        } else {
+            crate::tls::TlsVersions::ReusableSessions
+        };
+        crate::client::TlsSettings {
+            connector: crate::tls::ClientTls::new("localhost", &[ca], versions).unwrap(),
+            implicit: flags & 4 != 0,
+            auth_ssl_fallback: flags & 8 != 0,
+        }
+    });
+    let asked_for_tls = tls.is_some();
     let config = ClientConfig {
         mode,
+        tls,
         ..ClientConfig::default()
+    };
+    // The server's side of the control connection's TLS, once the client
+    // sent a ClientHello.
+    let mut server: Option<crate::tls::TlsCodec> = None;
+    let server_tls = fuzz_tls_configs().0.for_session().unwrap();
+    let drain = |client: &mut Client, server: &mut Option<crate::tls::TlsCodec>, now| {
+        for _ in 0..8 {
+            let mut back = Vec::new();
+            while let Some(action) = client.poll_action() {
+                let Action::Send(bytes) = action else {
+                    continue;
+                };
+                if server.is_none() && asked_for_tls {
+                    let hello = bytes.first() == Some(&0x16);
+                    assert!(
+                        hello || bytes.starts_with(b"AUTH "),
+                        "sent in clear with TLS required: {bytes:?}"
+                    );
+                    if hello {
+                        *server = server_tls.control_codec(b"fuzz").ok();
+                    }
+                }
+                if let Some(codec) = server.as_mut() {
+                    let _ = codec.receive(&bytes);
+                    codec.take_plaintext();
+                    codec.transmit(&mut back);
+                }
+            }
+            if back.is_empty() {
+                return;
+            }
+            client.handle_input(&back, now);
+        }
     };
     let mut client = Client::new(
         config,
@@ -461,11 +516,26 @@ pub fn client_session(data: &[u8]) {
         client.pwd(),
     ];
     let mut now = start;
+    drain(&mut client, &mut server, now);
     let mut bytes = data.iter().copied().skip(1);
     while let Some(op) = bytes.next() {
         let arg = bytes.next().unwrap_or(0);
         match op % 6 {
-            0 | 1 => {
+            // Replies: through the server's TLS once it is up.
+            0 => {
+                let chunk: Vec<u8> = bytes.by_ref().take(usize::from(arg % 64)).collect();
+                match server.as_mut().filter(|codec| !codec.is_handshaking()) {
+                    Some(codec) => {
+                        let _ = codec.send(&chunk);
+                        let mut wire = Vec::new();
+                        codec.transmit(&mut wire);
+                        client.handle_input(&wire, now);
+                    }
+                    None => client.handle_input(&chunk, now),
+                }
+            }
+            // Raw bytes on the wire, TLS or not.
+            1 => {
                 let chunk: Vec<u8> = bytes.by_ref().take(usize::from(arg % 64)).collect();
                 client.handle_input(&chunk, now);
             }
@@ -502,7 +572,7 @@ pub fn client_session(data: &[u8]) {
             4 => client.abort(),
             _ => ids.push(client.noop()),
         }
-        while client.poll_action().is_some() {}
+        drain(&mut client, &mut server, now);
     }
     client.handle_event(Event::ControlClosed, now);
     let mut seen = Vec::new();

@@ -9,7 +9,9 @@
 //! [`client::Client`] is an async FTP client on the same engine and client
 //! driver as `ftp-std`'s blocking one, streaming from any `AsyncRead` and
 //! into any `AsyncWrite`. A program that only needs the client depends on
-//! this crate with `default-features = false`.
+//! this crate with `default-features = false`. FTPS:
+//! [`client::Client::connect_tls`], with the same verification and session
+//! reuse as the blocking client (the TLS is the engine's, shared).
 
 pub mod client;
 #[cfg(feature = "server")]

@@ -28,10 +28,32 @@
 //! client.quit()?;
 //! # Ok::<(), ftp_std::Error>(())
 //! ```
+//!
+//! FTPS (RFC 4217): [`Client::connect_tls`] requires TLS (`AUTH TLS`, or
+//! implicit TLS from the first byte), verifies the server's certificate
+//! for the host name given against the system's roots and an optional CA
+//! file, protects every data connection (`PROT P`) and resumes the control
+//! connection's TLS session on each, as servers that require session reuse
+//! check:
+//!
+//! ```no_run
+//! use ftp_std::{Client, Options, TlsOptions};
+//!
+//! let tls = TlsOptions {
+//!     ca_file: Some("ca.pem".into()),
+//!     ..TlsOptions::default()
+//! };
+//! let mut client = Client::connect_tls("ftp.example.com", 21, Options::default(), &tls)?;
+//! client.login("alice", "secret")?;
+//! let mut file = Vec::new();
+//! client.retrieve(b"report.pdf", 0, &mut file)?;
+//! client.quit()?;
+//! # Ok::<(), ftp_std::Error>(())
+//! ```
 
 pub mod client;
 #[cfg(feature = "server")]
 pub mod server;
 
-pub use client::{Client, DataMode, Error, Options};
+pub use client::{Client, DataMode, Error, Options, TlsOptions, TlsVersions};
 pub use ftp_proto as proto;

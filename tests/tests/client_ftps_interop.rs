@@ -32,14 +32,65 @@ fn sha256_of(data: &[u8]) -> String {
     sha256(&dir.path().join("d"))
 }
 
-/// A reference server with FTPS on, and the CA its certificate is from.
+/// A server with FTPS on, and the CA its certificate is from.
 struct Target {
-    server: ReferenceServer,
+    server: Peer,
     security: Security,
     /// Whether it resumes sessions on data connections at all.
     resumes: bool,
     ca: PathBuf,
-    _certificates: tempfile::TempDir,
+    _certificates: Option<tempfile::TempDir>,
+}
+
+/// Where a server listens, who logs in, where it writes.
+struct Peer {
+    name: String,
+    host: String,
+    port: u16,
+    user: String,
+    password: String,
+    root: PathBuf,
+    writable: String,
+    _running: Box<dyn std::any::Any>,
+}
+
+impl From<ReferenceServer> for Peer {
+    fn from(server: ReferenceServer) -> Peer {
+        Peer {
+            name: server.name.to_string(),
+            host: server.host.clone(),
+            port: server.port,
+            user: server.user.clone(),
+            password: server.password.clone(),
+            root: server.root.clone(),
+            writable: server.writable.clone(),
+            _running: Box::new(server),
+        }
+    }
+}
+
+/// One of our servers with its defaults under TLS: logins and data
+/// protected, data connections that must resume the control session.
+fn our_target(kind: ServerKind, security: Security) -> Target {
+    let server = TestServer::start_tls(kind, false, security == Security::Implicit, |_| {});
+    let ca = server.ca_file();
+    std::fs::create_dir_all(server.root().join("upload")).unwrap();
+    Target {
+        server: Peer {
+            name: format!("ours ({kind:?})"),
+            host: server.address.ip().to_string(),
+            port: server.address.port(),
+            user: USER.into(),
+            password: PASSWORD.into(),
+            root: server.root(),
+            writable: "/upload".into(),
+            _running: Box::new(server),
+        },
+        security,
+        resumes: true,
+        ca,
+        _certificates: None,
+    }
 }
 
 fn target(
@@ -54,11 +105,11 @@ fn target(
         run(std::process::Command::new("chmod").arg("755").arg(path));
     }
     Target {
-        server: start(&cert, &key),
+        server: start(&cert, &key).into(),
         security,
         resumes,
         ca,
-        _certificates: certificates,
+        _certificates: Some(certificates),
     }
 }
 
@@ -218,6 +269,17 @@ fn vsftpd_implicit() {
 }
 
 #[test]
+fn our_servers_explicit_and_implicit() {
+    for kind in [ServerKind::Std, ServerKind::Smol] {
+        for security in [Security::Explicit, Security::Implicit] {
+            let t = our_target(kind, security);
+            scenario(&t, ClientKind::Std, 256 << 20, TlsVersions::default());
+            scenario(&t, ClientKind::Smol, 8 << 20, TlsVersions::Tls13);
+        }
+    }
+}
+
+#[test]
 fn pure_ftpd_explicit() {
     both_clients(&target(reference::pure_ftpd_tls, Security::Explicit, false));
 }
@@ -283,4 +345,131 @@ fn an_untrusted_certificate_is_refused() {
             "{kind:?}: {error}"
         );
     }
+}
+
+/// A download whose data connection ends without TLS close_notify is an
+/// error, even though the server's reply says 226: the bytes may be cut
+/// short. (A Python server that drops the TLS layer under the data.)
+#[test]
+fn a_data_connection_cut_before_close_notify_fails() {
+    for kind in [ClientKind::Std, ClientKind::Smol] {
+        let certificates = tempfile::tempdir().unwrap();
+        let (ca, cert, key) = write_test_certificates(certificates.path());
+        let port_file = certificates.path().join("port");
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("peers/ftps_truncating_server.py");
+        let mut child = std::process::Command::new(peer("python3"))
+            .arg(script)
+            .arg(&cert)
+            .arg(&key)
+            .arg(&port_file)
+            .spawn()
+            .expect("python3 starts");
+        assert!(
+            eventually(std::time::Duration::from_secs(10), || port_file.exists()),
+            "the server did not start"
+        );
+        let port: u16 = std::fs::read_to_string(&port_file)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let mut client = AnyClient::open(
+            kind,
+            "127.0.0.1",
+            port,
+            Mode::Epsv,
+            Security::Explicit,
+            Some(ca),
+            TlsVersions::default(),
+        )
+        .expect("connect");
+        client.login_as("u", "p").expect("login");
+        let result = client.retrieve("f", 0);
+        let _ = child.kill();
+        let _ = child.wait();
+        let error = result.expect_err("a cut download must fail");
+        assert!(error.contains("close_notify"), "{kind:?}: {error}");
+    }
+}
+
+/// `ftpc` with FTPS against our server, which requires TLS for logins and
+/// data: `ftpes://` and `ftps://` URLs, `--cacert`, `--insecure`, `--tls`,
+/// `--verbose`, and the exit codes for each TLS failure.
+#[test]
+fn ftpc_with_tls() {
+    let ftpc = workspace_binary("ftp-std", "ftpc");
+    let work = tempfile::tempdir().unwrap();
+    let data = random_bytes(300_000, 31);
+    std::fs::write(work.path().join("up.bin"), &data).unwrap();
+    let run_ftpc = |args: &[&str]| {
+        run_unchecked(
+            std::process::Command::new(&ftpc)
+                .args(args)
+                .current_dir(work.path())
+                .env("HOME", work.path()),
+        )
+    };
+    for (security, scheme) in [(Security::Explicit, "ftpes"), (Security::Implicit, "ftps")] {
+        let t = our_target(ServerKind::Smol, security);
+        let ca = t.ca.to_str().unwrap().to_string();
+        let url = |path: &str| {
+            format!(
+                "{scheme}://{USER}:{PASSWORD}@127.0.0.1:{}/upload/{path}",
+                t.server.port
+            )
+        };
+        let context = format!("{scheme}");
+        let put = run_ftpc(&["--cacert", &ca, "put", "up.bin", &url("")]);
+        assert!(put.status.success(), "{context}: {put:?}");
+        assert_eq!(
+            std::fs::read(t.server.root.join("upload/up.bin")).unwrap(),
+            data
+        );
+        let got = run_ftpc(&["--cacert", &ca, "get", &url("up.bin"), "-o", "got.bin"]);
+        assert!(got.status.success(), "{context}: {got:?}");
+        assert_eq!(std::fs::read(work.path().join("got.bin")).unwrap(), data);
+        let ls = run_ftpc(&["--cacert", &ca, "--verbose", "ls", &url("")]);
+        let stderr = String::from_utf8_lossy(&ls.stderr);
+        assert!(ls.status.success(), "{context}: {ls:?}");
+        assert!(
+            String::from_utf8_lossy(&ls.stdout).contains("up.bin"),
+            "{ls:?}"
+        );
+        assert!(
+            stderr.contains("* control connection: TLSv1.2")
+                && stderr.contains("certificate subject \"CN=localhost\"")
+                && stderr.contains("* data connection: TLSv1.2")
+                && stderr.contains("session resumed"),
+            "{context}: {stderr}"
+        );
+        // No CA: not trusted, naming the host.
+        let untrusted = run_ftpc(&["ls", &url("")]);
+        let stderr = String::from_utf8_lossy(&untrusted.stderr);
+        assert_eq!(untrusted.status.code(), Some(9), "{context}: {stderr}");
+        assert!(stderr.contains("not trusted for 127.0.0.1"), "{stderr}");
+        // --insecure: works, and says what it gives up.
+        let insecure = run_ftpc(&["--insecure", "ls", &url("")]);
+        assert!(insecure.status.success(), "{context}: {insecure:?}");
+        assert!(String::from_utf8_lossy(&insecure.stderr).contains("warning: --insecure"));
+    }
+    // ftp:// against a server that requires TLS: the login is refused.
+    let t = our_target(ServerKind::Smol, Security::Explicit);
+    let plain_url = format!("ftp://{USER}:{PASSWORD}@127.0.0.1:{}/", t.server.port);
+    let refused = run_ftpc(&["ls", &plain_url]);
+    assert_eq!(refused.status.code(), Some(4), "{refused:?}");
+    // --tls makes an ftp:// URL use AUTH TLS.
+    let ca = t.ca.to_str().unwrap().to_string();
+    let with_tls = run_ftpc(&["--tls", "--cacert", &ca, "ls", &plain_url]);
+    assert!(with_tls.status.success(), "{with_tls:?}");
+    // A server without TLS: --tls and ftpes:// are refused, never used in
+    // clear (8); implicit TLS against a plain greeting fails the
+    // handshake (10).
+    let plain = TestServer::start(ServerKind::Smol, false);
+    let port = plain.address.port();
+    let no_tls = run_ftpc(&["--tls", "ls", &format!("ftp://127.0.0.1:{port}/")]);
+    assert_eq!(no_tls.status.code(), Some(8), "{no_tls:?}");
+    let no_tls = run_ftpc(&["ls", &format!("ftpes://127.0.0.1:{port}/")]);
+    assert_eq!(no_tls.status.code(), Some(8), "{no_tls:?}");
+    let handshake = run_ftpc(&["--timeout", "5", "ls", &format!("ftps://127.0.0.1:{port}/")]);
+    assert_eq!(handshake.status.code(), Some(10), "{handshake:?}");
 }

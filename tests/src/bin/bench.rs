@@ -7,8 +7,10 @@
 //! iperf3 on the same loopback; sessions per second, login latency, errors
 //! and server CPU per session under a load of concurrent clients (each:
 //! login, 20 downloads of 4 KiB, QUIT) driven by our async client; RSS per
-//! idle logged-in session on the smol server. Medians of 5 rounds
-//! (throughput, round-robin over the servers) or 3 runs (sessions).
+//! idle logged-in session on the smol server; with TLS on (FTPS, against
+//! vsftpd, pure-ftpd and ProFTPD), RETR and STOR of 1 GiB with the
+//! server's CPU seconds per GiB, and a TLS session load. Medians of 5
+//! rounds (throughput, round-robin over the servers) or 3 runs (sessions).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ftp_proto::client::ClientConfig;
@@ -290,6 +292,17 @@ struct Load {
 
 /// K clients at once, each: login, 20 downloads of 4 KiB, QUIT.
 fn load(target: &Target, clients: usize) -> Load {
+    load_with(target, clients, 20, None)
+}
+
+/// K clients at once, each: (AUTH TLS and PROT P with `tls`) login,
+/// `downloads` downloads of 4 KiB, QUIT.
+fn load_with(
+    target: &Target,
+    clients: usize,
+    downloads: usize,
+    tls: Option<&ftp_smol::client::TlsOptions>,
+) -> Load {
     let address: SocketAddr = format!("127.0.0.1:{}", target.port).parse().unwrap();
     let small = format!("{}/small.bin", target.dir);
     let cpu_before = cpu_ms(target.pid);
@@ -300,6 +313,7 @@ fn load(target: &Target, clients: usize) -> Load {
             .map(|_| {
                 let (user, password, small) =
                     (target.user.clone(), target.password.clone(), small.clone());
+                let tls = tls.cloned();
                 executor.spawn(async move {
                     let begin = Instant::now();
                     let config = ClientConfig {
@@ -307,15 +321,19 @@ fn load(target: &Target, clients: usize) -> Load {
                         data_timeout: Duration::from_secs(15),
                         ..ClientConfig::default()
                     };
-                    let mut client = Client::connect(address, config)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    let connected = match &tls {
+                        Some(tls) => {
+                            Client::connect_tls("127.0.0.1", address.port(), config, tls).await
+                        }
+                        None => Client::connect(address, config).await,
+                    };
+                    let mut client = connected.map_err(|e| e.to_string())?;
                     client
                         .login(&user, &password)
                         .await
                         .map_err(|e| e.to_string())?;
                     let login = begin.elapsed();
-                    for _ in 0..20 {
+                    for _ in 0..downloads {
                         let mut sink = smol::io::Cursor::new(Vec::with_capacity(4096));
                         client
                             .retrieve(small.as_bytes(), 0, &mut sink)
@@ -459,12 +477,21 @@ fn ftps(work: &Path) {
         "--tls-key",
         key.to_str().unwrap(),
     ];
+    let limits = ["--max-sessions", "5000", "--max-sessions-per-ip", "5000"];
     let mut targets = Vec::new();
     if serves("smol") {
-        targets.push(own_server("ours (smol)", "ftpd", &files));
+        targets.push(own_server(
+            "ours (smol)",
+            "ftpd",
+            &[&files[..], &limits].concat(),
+        ));
     }
     if serves("std") {
-        targets.push(own_server("ours (std)", "examples/server", &files));
+        targets.push(own_server(
+            "ours (std)",
+            "examples/server",
+            &[&files[..], &limits[..2]].concat(),
+        ));
     }
     let ours = targets.len();
     if serves("vsftpd") {
@@ -472,6 +499,9 @@ fn ftps(work: &Path) {
     }
     if serves("pure-ftpd") {
         targets.push(reference_target(reference::pure_ftpd_tls(&cert, &key)));
+    }
+    if serves("proftpd") {
+        targets.push(reference_target(reference::proftpd_tls(&cert, &key, false)));
     }
     let source = work.join("upload.bin");
     if !source.exists() {
@@ -529,6 +559,43 @@ fn ftps(work: &Path) {
             ratio(m[3], cheapest_stor)
         );
     }
+    ftps_sessions(&targets, &ca);
+}
+
+/// The TLS session load: K clients at once, each AUTH TLS, login, PBSZ 0
+/// and PROT P, ten downloads of 4 KiB over data connections that resume
+/// the control session, QUIT. ProFTPD is left out: its master pauses
+/// about 0.4 s after each session (PEERS.md), which measures the pause.
+fn ftps_sessions(targets: &[Target], ca: &Path) {
+    let tls = ftp_smol::client::TlsOptions {
+        ca_file: Some(ca.to_path_buf()),
+        ..Default::default()
+    };
+    println!(
+        "\n## FTPS sessions (each: AUTH TLS, login, PROT P, 10 x RETR 4 KiB on resumed data connections, QUIT; K clients at once; median of {RUNS}, errors: worst run)\n"
+    );
+    println!("| server | K | sessions/s | errors | server CPU ms per completed session |");
+    println!("|---|---|---|---|---|");
+    for target in targets.iter().filter(|t| t.name != "proftpd") {
+        let mut ks = vec![200];
+        if target.name.starts_with("ours") {
+            ks.push(1000);
+        }
+        for k in ks {
+            eprintln!("ftps load: {} K={k} ...", target.name);
+            let runs: Vec<Load> = (0..RUNS)
+                .map(|_| load_with(target, k, 10, Some(&tls)))
+                .collect();
+            let figure = |f: fn(&Load) -> f64| median(runs.iter().map(f).collect());
+            println!(
+                "| {} | {k} | {:.0} | {} | {:.2} |",
+                target.name,
+                figure(|l| l.sessions_per_second),
+                runs.iter().map(|l| l.errors).max().unwrap_or(0),
+                figure(|l| l.cpu_ms_per_session)
+            );
+        }
+    }
 }
 
 fn selected(part: &str) -> bool {
@@ -536,8 +603,8 @@ fn selected(part: &str) -> bool {
 }
 
 /// Whether the server `name` is selected by `BENCH_SERVERS` (a
-/// comma-separated list of smol, std, vsftpd, pure-ftpd, pyftpdlib; all
-/// when unset).
+/// comma-separated list of smol, std, vsftpd, pure-ftpd, proftpd (FTPS
+/// only), pyftpdlib; all when unset).
 fn serves(name: &str) -> bool {
     std::env::var("BENCH_SERVERS").map_or(true, |names| names.split(',').any(|n| n.trim() == name))
 }
