@@ -418,7 +418,7 @@ fn ftpc_with_tls() {
                 t.server.port
             )
         };
-        let context = format!("{scheme}");
+        let context = scheme;
         let put = run_ftpc(&["--cacert", &ca, "put", "up.bin", &url("")]);
         assert!(put.status.success(), "{context}: {put:?}");
         assert_eq!(
