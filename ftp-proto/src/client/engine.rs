@@ -160,6 +160,9 @@ pub struct Client {
     tls: Option<crate::tls::TlsCodec>,
     /// PROT P accepted: data connections are protected.
     data_protected: bool,
+    /// The control connection's handshake finished and was reported.
+    #[cfg(feature = "tls")]
+    tls_reported: bool,
 }
 
 use crate::hostport::canonical_ip as canonical;
@@ -200,6 +203,8 @@ impl Client {
             #[cfg(feature = "tls")]
             tls: None,
             data_protected: false,
+            #[cfg(feature = "tls")]
+            tls_reported: false,
             config,
         };
         client.queue.push_back((OperationId(0), Op::Connect));
@@ -484,12 +489,7 @@ impl Client {
         if let Err(error) = received {
             return self.fatal(ClientError::Tls(error));
         }
-        if !handshaking
-            && matches!(
-                self.current.as_ref().map(|c| &c.step),
-                Some(Step::Handshake)
-            )
-        {
+        if !handshaking && !self.tls_reported {
             self.on_handshake_done();
         }
         if !plaintext.is_empty() {
@@ -527,8 +527,11 @@ impl Client {
         }
     }
 
+    /// The control connection's handshake is done: explicit TLS completes
+    /// the connect operation; implicit TLS waits on for the greeting.
     #[cfg(feature = "tls")]
     fn on_handshake_done(&mut self) {
+        self.tls_reported = true;
         if self.config.notices
             && let Some(summary) = self.tls_summary()
         {
@@ -537,7 +540,9 @@ impl Client {
                 summary,
             });
         }
-        self.succeed(Output::Connected);
+        if matches!(self.current.as_ref().map(|c| &c.step), Some(Step::Handshake)) {
+            self.succeed(Output::Connected);
+        }
     }
 
     /// Sends what the control connection's TLS has to send.

@@ -136,6 +136,12 @@ fn implicit_tls_greets_inside_the_handshake() {
     let mut p = tls_pair(DataMode::Passive, settings(true));
     assert_eq!(p.result(OperationId(0)), Ok(Output::Connected));
     assert!(p.client.tls_summary().is_some());
+    let notices: Vec<Notice> = std::iter::from_fn(|| p.client.poll_notice()).collect();
+    assert!(
+        matches!(&notices[0], Notice::Protected { data: false, summary } if !summary.resumed),
+        "the handshake first: {notices:?}"
+    );
+    assert!(matches!(&notices[1], Notice::Received(r) if r.code.get() == 220));
     let id = p.client.login(b"alice", b"secret", None);
     assert_eq!(p.result(id), Ok(Output::LoggedIn));
     let lines = sent_lines(&mut p);
