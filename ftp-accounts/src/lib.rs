@@ -77,6 +77,11 @@ impl Accounts {
         self.users.is_empty()
     }
 
+    /// How many users are defined.
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
     /// Checks credentials. Anonymous logins (the engine marks them, and only
     /// when anonymous access is on) are read-only on the server's root.
     pub fn authenticate(&self, credentials: &Credentials) -> Result<Login, AuthError> {

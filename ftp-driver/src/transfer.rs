@@ -34,6 +34,9 @@ use std::time::Duration;
 /// Buffer size for both directions: large enough for loopback speed.
 const BUFFER: usize = 256 * 1024;
 
+/// The read buffer of a protected download or listing: a few TLS records.
+const RECORDS: usize = 32 * 1024;
+
 /// How long a data connection's TLS handshake, or the peer's close after a
 /// protected download, may take.
 const TLS_WAIT: Duration = Duration::from_secs(30);
@@ -291,7 +294,16 @@ impl<'a> Protected<'a> {
         end: &TransferEnd,
         moved: &mut u64,
     ) -> Result<(), TransferError> {
-        let mut buffer = vec![0; BUFFER];
+        // Uploads read the file's bytes through it; otherwise it holds
+        // only the client's TLS records (16 KiB at most each): a small
+        // buffer, as most protected transfers are small listings and files.
+        let size = match &payload {
+            Payload::File(OpenedFile::Write(_)) => BUFFER,
+            Payload::File(OpenedFile::Read(_) | OpenedFile::Loaded(_)) | Payload::Listing(_) => {
+                RECORDS
+            }
+        };
+        let mut buffer = vec![0; size];
         let _ = self.data.set_read_timeout(Some(TLS_WAIT));
         while self.codec.is_handshaking() {
             self.flush()?;

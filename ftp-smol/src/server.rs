@@ -12,6 +12,7 @@
 use ftp_driver::limits::{SessionLimits, SessionPermit};
 use ftp_driver::net;
 pub use ftp_driver::server::Settings;
+pub use ftp_driver::server::SharedSettings;
 use ftp_driver::server::{Backend, Generation, Io, SessionDriver};
 use ftp_proto::server::TransferError;
 use smol::channel::{Receiver, Sender};
@@ -61,14 +62,16 @@ impl Shutdown {
 }
 
 /// Serves FTP on `listener` until `shutdown` triggers, spawning one task per
-/// session on `executor`. Returns once every session has ended.
+/// session on `executor`. Returns once every session has ended. The
+/// settings are an `Arc<Settings>`, or [`SharedSettings`] to replace them
+/// while serving (new sessions take the new ones).
 pub async fn serve(
     executor: Arc<Executor<'static>>,
     listener: TcpListener,
-    settings: Arc<Settings>,
+    settings: impl Into<SharedSettings>,
     shutdown: Shutdown,
 ) -> io::Result<()> {
-    serve_listener(executor, listener, false, settings, shutdown).await
+    serve_listener(executor, listener, false, settings.into(), shutdown).await
 }
 
 /// As [`serve`], for implicit FTPS (port 990 by custom): TLS from the
@@ -76,23 +79,24 @@ pub async fn serve(
 pub async fn serve_implicit_tls(
     executor: Arc<Executor<'static>>,
     listener: TcpListener,
-    settings: Arc<Settings>,
+    settings: impl Into<SharedSettings>,
     shutdown: Shutdown,
 ) -> io::Result<()> {
-    serve_listener(executor, listener, true, settings, shutdown).await
+    serve_listener(executor, listener, true, settings.into(), shutdown).await
 }
 
 async fn serve_listener(
     executor: Arc<Executor<'static>>,
     listener: TcpListener,
     implicit_tls: bool,
-    settings: Arc<Settings>,
+    shared: SharedSettings,
     shutdown: Shutdown,
 ) -> io::Result<()> {
     let listener = Async::new(listener)?;
     let local_listen = listener.get_ref().local_addr()?;
+    let first = shared.backend()?;
+    let settings = first.settings().clone();
     let limits = SessionLimits::new(settings.max_sessions, settings.max_sessions_per_address);
-    let backend = Arc::new(Backend::new(settings.clone())?);
     tracing::info!(address = %local_listen, root = %settings.root.display(), implicit_tls, "listening");
     let mut sessions = Vec::new();
     loop {
@@ -114,12 +118,15 @@ async fn serve_listener(
         };
         let permit = limits.try_acquire(peer.ip());
         sessions.retain(|task: &smol::Task<()>| !task.is_finished());
+        // The settings as they are now (a reload replaces them for new
+        // sessions only).
+        let backend = shared.backend().unwrap_or_else(|_| first.clone());
         let session = run_session(
             stream,
             peer,
             permit,
             implicit_tls,
-            backend.clone(),
+            backend,
             shutdown.clone(),
         );
         sessions.push(executor.spawn(session));

@@ -5,11 +5,14 @@
 //! ```
 //!
 //! With `--tls-cert cert.pem --tls-key key.pem` it speaks FTPS (AUTH TLS).
+//! SIGINT and SIGTERM stop it (clients get 421, transfers are aborted);
+//! SIGHUP reads the certificate files again for new sessions.
 
 use clap::Parser;
 use ftp_accounts::{Account, Accounts, Secret};
 use ftp_proto::server::{Permissions, ServerConfig};
-use ftp_std::server::{Settings, Shutdown, serve};
+use ftp_std::server::{Settings, SharedSettings, Shutdown, serve};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -58,27 +61,45 @@ fn main() -> std::io::Result<()> {
             },
         );
     }
-    let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => {
-            Some(ftp_driver::server::load_tls(cert, key).map_err(std::io::Error::other)?)
-        }
-        _ => None,
+    let settings = move |args: &Args| -> std::io::Result<Settings> {
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => {
+                Some(ftp_driver::server::load_tls(cert, key).map_err(std::io::Error::other)?)
+            }
+            _ => None,
+        };
+        let engine = ServerConfig {
+            allow_anonymous: accounts.is_empty(),
+            notices: true,
+            tls,
+            ..ServerConfig::default()
+        };
+        Ok(Settings {
+            engine: Arc::new(engine),
+            root: args.root.clone(),
+            accounts: accounts.clone(),
+            fsync: !args.no_fsync,
+            max_sessions: args.max_sessions,
+            max_sessions_per_address: args.max_sessions,
+        })
     };
-    let engine = ServerConfig {
-        allow_anonymous: accounts.is_empty(),
-        notices: true,
-        tls,
-        ..ServerConfig::default()
-    };
-    let settings = Settings {
-        engine: Arc::new(engine),
-        root: args.root,
-        accounts,
-        fsync: !args.no_fsync,
-        max_sessions: args.max_sessions,
-        max_sessions_per_address: args.max_sessions,
-    };
+    let shared = SharedSettings::from(settings(&args)?);
     let listener = ftp_driver::net::listen_control(args.listen)?;
     eprintln!("serving on ftp://{}/", listener.local_addr()?);
-    serve(listener, Arc::new(settings), Shutdown::new())
+    let shutdown = Shutdown::new();
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    let (stop, reload) = (shutdown.clone(), shared.clone());
+    std::thread::spawn(move || {
+        for signal in signals.forever() {
+            if signal != SIGHUP {
+                stop.trigger();
+                continue;
+            }
+            match settings(&args).and_then(|new| reload.replace(Arc::new(new))) {
+                Ok(()) => tracing::info!("reloaded the TLS certificate for new sessions"),
+                Err(error) => tracing::warn!(%error, "reload failed: keeping the old settings"),
+            }
+        }
+    });
+    serve(listener, shared, shutdown)
 }

@@ -16,6 +16,7 @@
 
 use ftp_driver::limits::{SessionLimits, SessionPermit};
 use ftp_driver::net;
+pub use ftp_driver::server::SharedSettings;
 use ftp_driver::server::{Backend, Generation, Io, SessionDriver};
 use ftp_proto::server::TransferError;
 use std::collections::HashMap;
@@ -102,24 +103,28 @@ impl Shutdown {
 
 /// Serves FTP on `listener` until `shutdown` triggers, one thread per
 /// session. Returns once every session has ended.
-pub fn serve(listener: TcpListener, settings: Arc<Settings>, shutdown: Shutdown) -> io::Result<()> {
-    serve_listener(listener, false, settings, shutdown)
+pub fn serve(
+    listener: TcpListener,
+    settings: impl Into<SharedSettings>,
+    shutdown: Shutdown,
+) -> io::Result<()> {
+    serve_listener(listener, false, settings.into(), shutdown)
 }
 
 /// As [`serve`], for implicit FTPS (port 990 by custom): TLS from the
 /// first byte, with the certificate of the engine's settings.
 pub fn serve_implicit_tls(
     listener: TcpListener,
-    settings: Arc<Settings>,
+    settings: impl Into<SharedSettings>,
     shutdown: Shutdown,
 ) -> io::Result<()> {
-    serve_listener(listener, true, settings, shutdown)
+    serve_listener(listener, true, settings.into(), shutdown)
 }
 
 fn serve_listener(
     listener: TcpListener,
     implicit_tls: bool,
-    settings: Arc<Settings>,
+    shared: SharedSettings,
     shutdown: Shutdown,
 ) -> io::Result<()> {
     let local = listener.local_addr()?;
@@ -130,7 +135,8 @@ fn serve_listener(
     if shutdown.is_triggered() {
         return Ok(());
     }
-    let backend = Arc::new(Backend::new(settings.clone())?);
+    let first = shared.backend()?;
+    let settings = first.settings().clone();
     let limits = SessionLimits::new(settings.max_sessions, settings.max_sessions_per_address);
     tracing::info!(address = %local, root = %settings.root.display(), implicit_tls, "listening");
     let mut sessions: Vec<thread::JoinHandle<()>> = Vec::new();
@@ -148,7 +154,10 @@ fn serve_listener(
             break;
         }
         let permit = limits.try_acquire(peer.ip());
-        let (backend, shutdown) = (backend.clone(), shutdown.clone());
+        // The settings as they are now (a reload replaces them for new
+        // sessions only).
+        let backend = shared.backend().unwrap_or_else(|_| first.clone());
+        let shutdown = shutdown.clone();
         sessions.retain(|t| !t.is_finished());
         let spawned = thread::Builder::new()
             .name(format!("ftp {peer}"))

@@ -400,6 +400,25 @@ pub fn workspace_binary(package: &str, name: &str) -> PathBuf {
     target.join("debug").join(name)
 }
 
+/// The path of one of the workspace's examples, built if needed (debug
+/// profile, default features).
+pub fn example_binary(package: &str, name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", package, "--example", name])
+        .current_dir(&root)
+        .status()
+        .unwrap_or_else(|e| panic!("cargo build --example {name}: {e}"));
+    assert!(status.success(), "cargo build --example {name} failed");
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    target.join("debug/examples").join(name)
+}
+
 /// A control connection driven by hand, for what no real client does.
 pub struct RawControl {
     pub stream: std::net::TcpStream,

@@ -90,6 +90,73 @@ impl Backend {
     }
 }
 
+/// Settings a server can replace while it runs (on SIGHUP, say): each new
+/// session takes the current ones; a running session keeps those it
+/// started with. Cloning shares them.
+#[derive(Debug, Clone)]
+pub struct SharedSettings {
+    current: Arc<std::sync::RwLock<Current>>,
+}
+
+#[derive(Debug)]
+enum Current {
+    /// Not served yet: the default root is opened by the first listener.
+    Settings(Arc<Settings>),
+    Backend(Arc<Backend>),
+}
+
+impl From<Arc<Settings>> for SharedSettings {
+    fn from(settings: Arc<Settings>) -> SharedSettings {
+        SharedSettings {
+            current: Arc::new(std::sync::RwLock::new(Current::Settings(settings))),
+        }
+    }
+}
+
+impl From<Settings> for SharedSettings {
+    fn from(settings: Settings) -> SharedSettings {
+        SharedSettings::from(Arc::new(settings))
+    }
+}
+
+impl SharedSettings {
+    /// The current settings, with their default root opened.
+    pub fn backend(&self) -> io::Result<Arc<Backend>> {
+        let settings = match &*self.current.read().map_err(|_| poisoned())? {
+            Current::Backend(backend) => return Ok(backend.clone()),
+            Current::Settings(settings) => settings.clone(),
+        };
+        let backend = Arc::new(Backend::new(settings)?);
+        *self.current.write().map_err(|_| poisoned())? = Current::Backend(backend.clone());
+        Ok(backend)
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> Arc<Settings> {
+        match self.current.read().as_deref() {
+            Ok(Current::Backend(backend)) => backend.settings().clone(),
+            Ok(Current::Settings(settings)) => settings.clone(),
+            Err(poisoned) => match &**poisoned.get_ref() {
+                Current::Backend(backend) => backend.settings().clone(),
+                Current::Settings(settings) => settings.clone(),
+            },
+        }
+    }
+
+    /// Replaces the settings for sessions that start from now on. The new
+    /// default root is opened first: if it cannot be, the old settings
+    /// stay and the error says why.
+    pub fn replace(&self, settings: Arc<Settings>) -> io::Result<()> {
+        let backend = Arc::new(Backend::new(settings)?);
+        *self.current.write().map_err(|_| poisoned())? = Current::Backend(backend);
+        Ok(())
+    }
+}
+
+fn poisoned() -> io::Error {
+    io::Error::other("the settings lock is poisoned")
+}
+
 /// The FTPS settings from a PEM certificate chain and its private key.
 /// A missing or unreadable file, a file that holds no certificate or key,
 /// or a key that does not match the certificate is an error that names

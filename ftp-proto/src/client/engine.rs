@@ -540,7 +540,10 @@ impl Client {
                 summary,
             });
         }
-        if matches!(self.current.as_ref().map(|c| &c.step), Some(Step::Handshake)) {
+        if matches!(
+            self.current.as_ref().map(|c| &c.step),
+            Some(Step::Handshake)
+        ) {
             self.succeed(Output::Connected);
         }
     }

@@ -6,7 +6,7 @@
 use clap::Parser;
 use ftp_accounts::{Account, Accounts, Secret, hash_password};
 use ftp_proto::server::{Permissions, ServerConfig};
-use ftp_smol::server::{Settings, Shutdown, serve, serve_implicit_tls};
+use ftp_smol::server::{Settings, SharedSettings, Shutdown, serve, serve_implicit_tls};
 use serde::Deserialize;
 use smol::Executor;
 use std::net::{IpAddr, SocketAddr};
@@ -18,7 +18,7 @@ use std::time::Duration;
 /// Serve a directory over FTP.
 ///
 /// Flags override the settings of a --config file.
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(name = "ftpd", version)]
 struct Cli {
     // Help given as a string: rustdoc would read "[::1]" as a link.
@@ -284,6 +284,46 @@ fn url_host(address: &SocketAddr) -> String {
     }
 }
 
+/// SIGINT (Ctrl-C) and SIGTERM (systemd, docker, Kubernetes): stop as
+/// Ctrl-C always did: no new sessions, transfers aborted, every client
+/// told 421, uploads in progress discarded. SIGHUP: read the configuration
+/// file and the certificate again, for sessions that start from now on;
+/// running ones keep what they have. What was reloaded, or why the old
+/// settings stay, goes to the log.
+fn handle_signals(cli: &Cli, shutdown: &Shutdown, shared: &SharedSettings) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    let (cli, shutdown, shared) = (cli.clone(), shutdown.clone(), shared.clone());
+    std::thread::spawn(move || {
+        for signal in signals.forever() {
+            if signal != SIGHUP {
+                tracing::info!(signal, "stopping");
+                shutdown.trigger();
+                continue;
+            }
+            match settings(&cli).and_then(|(new, _, _)| {
+                let (users, tls) = (new.accounts.len(), new.engine.tls.is_some());
+                shared
+                    .replace(Arc::new(new))
+                    .map(|()| (users, tls))
+                    .map_err(|e| e.to_string())
+            }) {
+                Ok((users, tls)) => tracing::info!(
+                    users,
+                    tls_certificate = tls,
+                    "reloaded the configuration: users and passwords, TLS certificate; \
+                     sessions already running keep the old ones"
+                ),
+                Err(error) => tracing::warn!(
+                    %error,
+                    "reload failed: keeping the old settings"
+                ),
+            }
+        }
+    });
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if cli.hash_password {
@@ -379,11 +419,11 @@ fn main() -> ExitCode {
     }
 
     let shutdown = Shutdown::new();
-    let on_signal = shutdown.clone();
-    if let Err(error) = ctrlc::set_handler(move || on_signal.trigger()) {
-        eprintln!("ftpd: cannot handle Ctrl-C: {error}");
+    let settings = SharedSettings::from(settings);
+    if let Err(error) = handle_signals(&cli, &shutdown, &settings) {
+        eprintln!("ftpd: cannot handle signals: {error}");
+        return ExitCode::FAILURE;
     }
-    let settings = Arc::new(settings);
     let executor = Arc::new(Executor::new());
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let stop_workers = Shutdown::new();
