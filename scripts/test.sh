@@ -90,8 +90,9 @@ for target in $(cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz list); do
   work="target/fuzz-ci/$target"
   rm -rf "$work" && mkdir -p "$work"
   runs=$FUZZ_RUNS
-  # Its TLS handshakes cost milliseconds each under the sanitizer.
+  # Their TLS handshakes cost milliseconds each under the sanitizer.
   [ "$target" = server_session ] && runs=$((FUZZ_RUNS / 10))
+  [ "$target" = client_session ] && runs=$((FUZZ_RUNS / 4))
   if RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "$work" "fuzz/regressions/$target" \
       -- -seed="$FUZZ_SEED" -runs="$runs" -rss_limit_mb=2048 -print_final_stats=1 \
       > "target/fuzz-$target.log" 2>&1; then
