@@ -74,6 +74,56 @@ pub struct Transfer {
     aborted: Arc<AtomicBool>,
     /// PROT P: the data connection's TLS (boxed: over a kilobyte).
     tls: Option<Box<TlsCodec>>,
+    /// The session's control connection, looked at before an upload is
+    /// put in place ([`Transfer::watching`]).
+    control: Option<Arc<TcpStream>>,
+}
+
+/// How long an upload that reached the end of its data waits to see
+/// whether the control connection closes too. A dying client's kernel
+/// closes both connections within microseconds, in no fixed order; a live
+/// client waits for the 226 and sends nothing.
+const CONTROL_GRACE: Duration = Duration::from_millis(5);
+
+/// Whether the client closed the control connection (or it broke) now or
+/// within [`CONTROL_GRACE`]: the socket is peeked at, never read.
+fn control_closed(control: &TcpStream) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    use rustix::net::{RecvFlags, recv};
+    let mut watched = [PollFd::new(control, PollFlags::IN | PollFlags::RDHUP)];
+    let grace = Timespec {
+        tv_sec: 0,
+        tv_nsec: CONTROL_GRACE.as_nanos() as _,
+    };
+    match poll(&mut watched, Some(&grace)) {
+        // Nothing within the grace: open, the client waits for the 226.
+        Ok(0) => return false,
+        Ok(_) => {}
+        Err(_) => return false,
+    }
+    let mut byte = [0u8; 1];
+    match recv(control, &mut byte, RecvFlags::PEEK | RecvFlags::DONTWAIT) {
+        // The end of the stream: the client is gone.
+        Ok((0, _)) => true,
+        // A command (QUIT, sent without waiting for the 226): alive.
+        Ok(_) => false,
+        Err(error) => error != rustix::io::Errno::AGAIN && error != rustix::io::Errno::INTR,
+    }
+}
+
+/// An upload that reached the end of its data: put in place, unless the
+/// control connection closed first. A client that dies mid-upload (killed,
+/// crashed) has its kernel close both connections with FIN, and the data
+/// connection then ends exactly as a complete STREAM-mode upload does;
+/// only the control connection closed before the 226 could be sent tells
+/// the difference, and then the upload is discarded.
+fn finish_upload(upload: Upload, control: Option<&TcpStream>) -> Result<(), TransferError> {
+    if control.is_some_and(control_closed) {
+        return Err(TransferError::ConnectionLost);
+    }
+    upload
+        .commit()
+        .map_err(|e| TransferError::Storage(storage_error(&e)))
 }
 
 impl Transfer {
@@ -98,9 +148,17 @@ impl Transfer {
                 ascii,
                 aborted,
                 tls,
+                control: None,
             },
             handle,
         ))
+    }
+
+    /// Looks at the session's control connection before an upload is put
+    /// in place: closed by then, the upload is discarded.
+    pub fn watching(mut self, control: Option<Arc<TcpStream>>) -> Transfer {
+        self.control = control;
+        self
     }
 
     /// A transfer whose bytes are all in memory (a listing, or a small file
@@ -119,6 +177,7 @@ impl Transfer {
             ascii,
             aborted,
             tls,
+            control,
         } = self;
         match wire_bytes(payload, ascii) {
             Ok(bytes) => Ok((bytes, data, TransferEnd { aborted })),
@@ -128,6 +187,7 @@ impl Transfer {
                 ascii,
                 aborted,
                 tls,
+                control,
             }),
         }
     }
@@ -141,11 +201,14 @@ impl Transfer {
             ascii,
             aborted,
             tls,
+            control,
         } = self;
+        let control = control.as_deref();
         let end = TransferEnd { aborted };
         if let Some(codec) = tls {
             let mut moved = 0;
-            let result = Protected::new(*codec, &mut data).run(payload, ascii, &end, &mut moved);
+            let result =
+                Protected::new(*codec, &mut data).run(payload, ascii, &end, &mut moved, control);
             let _ = data.shutdown(Shutdown::Both);
             return (moved, end.outcome(result));
         }
@@ -166,9 +229,7 @@ impl Transfer {
             }),
             Streamed::Upload(mut upload) => {
                 match upload_into(upload.file(), &mut data, ascii, &mut moved) {
-                    Ok(()) if !aborted.load(Ordering::SeqCst) => upload
-                        .commit()
-                        .map_err(|e| TransferError::Storage(storage_error(&e))),
+                    Ok(()) if !aborted.load(Ordering::SeqCst) => finish_upload(upload, control),
                     Ok(()) => Err(TransferError::Aborted),
                     Err(e) => Err(e),
                 }
@@ -293,6 +354,7 @@ impl<'a> Protected<'a> {
         ascii: bool,
         end: &TransferEnd,
         moved: &mut u64,
+        control: Option<&TcpStream>,
     ) -> Result<(), TransferError> {
         // Uploads read the file's bytes through it; otherwise it holds
         // only the client's TLS records (16 KiB at most each): a small
@@ -326,9 +388,7 @@ impl<'a> Protected<'a> {
                 if end.aborted.load(Ordering::SeqCst) {
                     return Err(TransferError::Aborted);
                 }
-                return upload
-                    .commit()
-                    .map_err(|e| TransferError::Storage(storage_error(&e)));
+                return finish_upload(upload, control);
             }
         }
         // The end of a protected download: close_notify, then wait for the

@@ -177,6 +177,9 @@ async fn run_session(
     let stopping = shutdown.is_triggered();
     let mut driver =
         SessionDriver::on_listener(backend, peer, local, permit, stopping, implicit_tls);
+    if let Ok(watched) = stream.get_ref().try_clone() {
+        driver.watch_control(watched);
+    }
     let mut task = SessionTask {
         control: stream,
         listener: None,

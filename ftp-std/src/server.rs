@@ -246,6 +246,9 @@ fn run_session(
     let stopping = shutdown.is_triggered();
     let mut driver =
         SessionDriver::on_listener(backend, peer, local, permit, stopping, implicit_tls);
+    if let Ok(watched) = control.try_clone() {
+        driver.watch_control(watched);
+    }
     let (inputs, received) = mpsc::channel();
     let _registration = shutdown.register(inputs.clone());
     // One credit lets the reader read one chunk.

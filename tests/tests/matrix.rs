@@ -292,3 +292,56 @@ fn client_vanishing_mid_upload_keeps_the_previous_content() {
         }
     }
 }
+
+/// A client killed in the middle of an upload: its kernel closes both
+/// connections with FIN, so the data connection ends as a complete STREAM
+/// upload would. The control connection closed before the 226 could be
+/// sent says otherwise: the upload is discarded and the previous content
+/// stays. A real curl, killed many times, on both servers.
+#[test]
+fn a_client_killed_mid_upload_never_replaces_the_file() {
+    for server_kind in [ServerKind::Std, ServerKind::Smol] {
+        let server = TestServer::start(server_kind, false);
+        server.put("keep.bin", b"previous content");
+        let password = PASSWORD.replace(' ', "%20");
+        let url = format!("ftp://{USER}:{password}@{}/keep.bin", server.address);
+        for round in 0..10 {
+            let context = format!("{server_kind:?} server, round {round}");
+            let mut curl = std::process::Command::new(peer("curl"))
+                .args(["-sS", "--max-time", "30", "-T", "-", &url])
+                .stdin(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut stdin = curl.stdin.take().unwrap();
+            stdin.write_all(&random_bytes(1 << 20, round)).unwrap();
+            // The upload is under way once its file written aside exists.
+            let entries = || {
+                std::fs::read_dir(server.root())
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name())
+                    .collect::<Vec<_>>()
+            };
+            assert!(
+                eventually(Duration::from_secs(10), || entries().len() == 2),
+                "{context}: {:?}",
+                entries()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+            curl.kill().unwrap();
+            curl.wait().unwrap();
+            drop(stdin);
+            assert!(
+                eventually(Duration::from_secs(10), || entries().len() == 1),
+                "{context}: {:?}",
+                entries()
+            );
+            let kept = server.read("keep.bin");
+            assert!(
+                kept == b"previous content",
+                "{context}: replaced by {} bytes",
+                kept.len()
+            );
+        }
+    }
+}

@@ -166,6 +166,8 @@ pub struct SessionDriver {
     shutting_down: bool,
     io: VecDeque<Io>,
     _permit: Option<SessionPermit>,
+    /// The control connection, looked at before an upload is put in place.
+    control: Option<Arc<TcpStream>>,
 }
 
 impl SessionDriver {
@@ -223,7 +225,16 @@ impl SessionDriver {
             shutting_down,
             io: VecDeque::new(),
             _permit: permit,
+            control: None,
         }
+    }
+
+    /// A second handle on the control connection (`try_clone`): before an
+    /// upload is put in place, the driver looks whether the client closed
+    /// it, and then discards the upload (a client that died mid-upload
+    /// ends its data connection as a finished upload would).
+    pub fn watch_control(&mut self, control: TcpStream) {
+        self.control = Some(Arc::new(control));
     }
 
     /// The next operation to perform, in order; `None` once everything
@@ -477,7 +488,8 @@ impl SessionDriver {
         match started {
             Ok((transfer, abort)) => {
                 self.abort = Some(abort);
-                self.io.push_back(Io::Transfer(transfer));
+                self.io
+                    .push_back(Io::Transfer(transfer.watching(self.control.clone())));
             }
             Err(message) => {
                 let failed = TransferError::Storage(StorageError::Other(message));
