@@ -195,6 +195,8 @@ pub fn write_mlsx_entry(
 pub struct ListOptions {
     /// `-a`: include names starting with a dot.
     pub all: bool,
+    /// `-R`: recurse (refused: see `Session`'s LIST).
+    pub recursive: bool,
 }
 
 /// Splits `ls`-style flags off a LIST/NLST argument. Leading words that
@@ -209,6 +211,7 @@ pub fn split_list_argument(argument: Option<&[u8]>) -> (ListOptions, Option<&[u8
         let end = flags.iter().position(|&b| b == b' ').unwrap_or(flags.len());
         let (word, after) = flags.split_at(end);
         options.all |= word.contains(&b'a') || word.contains(&b'A');
+        options.recursive |= word.contains(&b'R');
         rest = after.trim_ascii_start();
     }
     (options, Some(rest).filter(|r| !r.is_empty()))
@@ -342,23 +345,53 @@ mod tests {
     fn list_flags() {
         assert_eq!(
             split_list_argument(None),
-            (ListOptions { all: false }, None)
+            (
+                ListOptions {
+                    all: false,
+                    recursive: false
+                },
+                None
+            )
         );
         assert_eq!(
             split_list_argument(Some(b"-la")),
-            (ListOptions { all: true }, None)
+            (
+                ListOptions {
+                    all: true,
+                    recursive: false
+                },
+                None
+            )
         );
         assert_eq!(
             split_list_argument(Some(b"-l pub")),
-            (ListOptions { all: false }, Some(&b"pub"[..]))
+            (
+                ListOptions {
+                    all: false,
+                    recursive: false
+                },
+                Some(&b"pub"[..])
+            )
         );
         assert_eq!(
             split_list_argument(Some(b"-a -l my dir")),
-            (ListOptions { all: true }, Some(&b"my dir"[..]))
+            (
+                ListOptions {
+                    all: true,
+                    recursive: false
+                },
+                Some(&b"my dir"[..])
+            )
         );
         assert_eq!(
             split_list_argument(Some(b"pub -la")),
-            (ListOptions { all: false }, Some(&b"pub -la"[..]))
+            (
+                ListOptions {
+                    all: false,
+                    recursive: false
+                },
+                Some(&b"pub -la"[..])
+            )
         );
     }
 
@@ -381,9 +414,19 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(
-            names(ListOptions { all: false }),
+            names(ListOptions {
+                all: false,
+                recursive: false
+            }),
             [Bytes::from_static(b"a"), Bytes::from_static(b"b")]
         );
-        assert_eq!(names(ListOptions { all: true }).len(), 3);
+        assert_eq!(
+            names(ListOptions {
+                all: true,
+                recursive: false
+            })
+            .len(),
+            3
+        );
     }
 }

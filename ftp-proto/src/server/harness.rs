@@ -285,6 +285,9 @@ pub struct Harness {
     running: Option<(RequestId, Direction)>,
     pub closed: bool,
     invariants: Invariants,
+    /// The client's address: where data connections come from, and the
+    /// only place active ones may go.
+    peer: SocketAddr,
 }
 
 /// What the harness checks on every action, whatever drives it (tests and
@@ -346,7 +349,10 @@ impl Harness {
     }
 
     pub fn with_addresses(config: ServerConfig, peer: SocketAddr, local: SocketAddr) -> Harness {
-        Self::with_session(Session::new(Arc::new(config), peer, local, Timestamp::ZERO))
+        let mut h =
+            Self::with_session(Session::new(Arc::new(config), peer, local, Timestamp::ZERO));
+        h.peer = peer;
+        h
     }
 
     /// A harness around an implicit-TLS session.
@@ -390,6 +396,7 @@ impl Harness {
             running: None,
             closed: false,
             invariants: Invariants::default(),
+            peer: CLIENT.parse().unwrap(),
         };
         h.drain();
         h
@@ -473,7 +480,7 @@ impl Harness {
     }
 
     fn client_ip(&self) -> SocketAddr {
-        CLIENT.parse().unwrap()
+        self.peer
     }
 
     /// Drains the session's actions and performs them as `behaviour` says.

@@ -1383,6 +1383,15 @@ impl Session {
         if self.epsv_all {
             return self.reply(ReplyCode::SYNTAX_ERROR, "EPSV ALL in effect; use EPSV.");
         }
+        // `EPRT |2|::|port|` (lftp's active mode on IPv6) and the IPv4
+        // `0.0.0.0`: no address, so the control connection's peer, as
+        // vsftpd reads it; the one address a data connection may go to
+        // anyway.
+        let to = if to.ip().is_unspecified() {
+            SocketAddr::new(self.peer.ip(), to.port())
+        } else {
+            to
+        };
         if !self.data_address_allowed(to.ip()) || to.port() < 1024 {
             // RFC 2577 §3: no bounce to other hosts or privileged ports.
             return self.reply(
@@ -1491,9 +1500,23 @@ impl Session {
     fn list(&mut self, kind: ListKind, argument: Option<&[u8]>) {
         self.restart = 0;
         let (options, pathname) = match kind {
-            ListKind::Mlsd => (ListOptions { all: true }, argument),
+            ListKind::Mlsd => (
+                ListOptions {
+                    all: true,
+                    recursive: false,
+                },
+                argument,
+            ),
             _ => listing::split_list_argument(argument),
         };
+        if options.recursive {
+            // Said, not silently ignored: a client that asked for a tree
+            // and got one directory would take it for the whole tree.
+            return self.reply(
+                ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                "Recursive listing (-R) is not supported; list each directory.",
+            );
+        }
         if !self.data_ready() {
             return;
         }
@@ -1944,7 +1967,13 @@ impl Session {
         let mut out = Vec::new();
         match &entries {
             Some(entries) => {
-                for entry in listing::visible_entries(entries, ListOptions { all: true }) {
+                for entry in listing::visible_entries(
+                    entries,
+                    ListOptions {
+                        all: true,
+                        recursive: false,
+                    },
+                ) {
                     listing::write_ls_line(&mut out, &entry.name, &entry.metadata, wall);
                 }
             }

@@ -1126,6 +1126,65 @@ fn active_transfer_connects_to_the_port_address() {
     }));
 }
 
+/// `LIST -R` is refused, not served as one directory; other flags are
+/// read and dropped as before.
+#[test]
+fn recursive_listing_is_refused() {
+    let mut h = Harness::logged_in();
+    check(
+        &mut h,
+        "PASV\r\n",
+        "227 Entering Passive Mode (127,0,0,1,195,80).\r\n",
+    );
+    for command in ["LIST -R\r\n", "LIST -laR pub\r\n", "NLST -R\r\n"] {
+        check(
+            &mut h,
+            command,
+            "504 Recursive listing (-R) is not supported; list each directory.\r\n",
+        );
+    }
+    assert!(
+        !h.actions
+            .iter()
+            .any(|a| matches!(a, Action::SendListing { .. }))
+    );
+    check(
+        &mut h,
+        "LIST -la\r\n",
+        "125 Data connection already open; transfer starting.\r\n226 Transfer complete.\r\n",
+    );
+}
+
+/// `EPRT |2|::|port|` (lftp, active mode on IPv6) names no address: the
+/// control connection's peer, as vsftpd reads it; `0.0.0.0` likewise.
+#[test]
+fn eprt_without_an_address_means_the_control_peer() {
+    let mut h = Harness::with_addresses(
+        ServerConfig::default(),
+        "[::1]:40000".parse().unwrap(),
+        "[::1]:21".parse().unwrap(),
+    );
+    h.output();
+    h.input("USER alice\r\nPASS secret\r\n");
+    h.output();
+    check(
+        &mut h,
+        "EPRT |2|::|40001|\r\n",
+        "200 EPRT command successful. Consider using EPSV.\r\n",
+    );
+    h.input("RETR readme\r\n");
+    assert!(h.actions.contains(&Action::ConnectData {
+        to: "[::1]:40001".parse().unwrap(),
+        from_port: None
+    }));
+    let mut h = Harness::logged_in();
+    h.input("EPRT |1|0.0.0.0|40002|\r\nRETR readme\r\n");
+    assert!(h.actions.contains(&Action::ConnectData {
+        to: "127.0.0.1:40002".parse().unwrap(),
+        from_port: None
+    }));
+}
+
 #[test]
 fn active_from_port_l_minus_1_when_configured() {
     let mut h = Harness::new(ServerConfig {
