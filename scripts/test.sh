@@ -22,11 +22,13 @@ command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 
 step "test peers"
-# Real FTP clients the interop tests run against our server.
+# Real FTP clients the interop tests run against our server, and
+# fail2ban-regex, which checks the shipped fail2ban filter on a real log.
 missing=()
 for tool in curl lftp wget python3; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
+command -v fail2ban-regex >/dev/null || missing+=(fail2ban)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

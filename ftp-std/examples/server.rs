@@ -81,6 +81,7 @@ fn main() -> std::io::Result<()> {
             fsync: !args.no_fsync,
             max_sessions: args.max_sessions,
             max_sessions_per_address: args.max_sessions,
+            transfer_log: None,
         })
     };
     let shared = SharedSettings::from(settings(&args)?);

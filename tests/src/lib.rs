@@ -171,6 +171,7 @@ impl TestServer {
             fsync: false,
             max_sessions: total,
             max_sessions_per_address: per_address,
+            transfer_log: None,
         };
         let bind: SocketAddr = if ipv6 {
             "[::1]:0".parse().unwrap()

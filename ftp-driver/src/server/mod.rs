@@ -9,7 +9,7 @@ pub use session::{ConnectJob, Generation, Io, Job, JobDone, SessionDriver};
 
 use ftp_accounts::Accounts;
 use ftp_fs::DiskStorage;
-use ftp_proto::server::{AuthError, Credentials, Notice, Permissions, ServerConfig};
+use ftp_proto::server::{AuthError, Change, Credentials, Notice, Permissions, ServerConfig};
 use ftp_proto::tls::ServerTls;
 use std::io;
 use std::net::SocketAddr;
@@ -32,6 +32,8 @@ pub struct Settings {
     pub max_sessions: usize,
     /// Sessions served at once from one client address.
     pub max_sessions_per_address: usize,
+    /// Where each transfer is also written in the xferlog format.
+    pub transfer_log: Option<TransferLog>,
 }
 
 impl Default for Settings {
@@ -43,6 +45,7 @@ impl Default for Settings {
             fsync: true,
             max_sessions: 1000,
             max_sessions_per_address: 50,
+            transfer_log: None,
         }
     }
 }
@@ -171,42 +174,215 @@ pub fn load_tls(cert: &Path, key: &Path) -> Result<ServerTls, String> {
         .map_err(|e| format!("{} and {}: {e}", cert.display(), key.display()))
 }
 
-/// Logs one engine notice: logins and transfers at info level, commands at
-/// debug, replies at trace. `user` remembers who logged in on the session.
-pub fn log_notice(notice: &Notice, peer: SocketAddr, user: &mut String) {
+/// The transfer log in the wu-ftpd xferlog format, which vsftpd and
+/// ProFTPD write and log analysers read: one line per transfer, appended.
+#[derive(Debug, Clone)]
+pub struct TransferLog {
+    file: Arc<std::sync::Mutex<std::fs::File>>,
+}
+
+impl TransferLog {
+    /// Opens `path` for appending, creating it if needed.
+    pub fn open(path: &Path) -> io::Result<TransferLog> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        Ok(TransferLog {
+            file: Arc::new(std::sync::Mutex::new(file)),
+        })
+    }
+
+    fn record(&self, line: &str) {
+        use std::io::Write;
+        if let Ok(mut file) = self.file.lock()
+            && let Err(error) = file.write_all(line.as_bytes())
+        {
+            tracing::warn!(%error, "cannot write the transfer log");
+        }
+    }
+}
+
+/// One transfer, as an xferlog line (time in UTC, as vsftpd writes it by
+/// default): `Sun Nov 29 13:45:01 2026 1 192.0.2.7 1048576 /pub/f.iso b _
+/// o r alice ftp 0 * c`. Fields: time, whole seconds, client address,
+/// bytes, path (spaces as `_`), `a`scii or `b`inary, `_` (no special
+/// action), `o`utgoing or `i`ncoming, `a`nonymous or `r`eal user, user
+/// name, service, authentication method (0: none), authenticated user id
+/// (`*`: none), `c`omplete or `i`ncomplete.
+pub fn xferlog_line(record: &TransferRecord<'_>) -> String {
+    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let t = ftp_proto::timeval::UtcDateTime::from_system_time(record.at);
+    let days_since_epoch = record
+        .at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400);
+    // 1970-01-01 was a Thursday.
+    let weekday = DAYS[((days_since_epoch + 4) % 7) as usize];
+    let month = MONTHS[(usize::from(t.month).clamp(1, 12)) - 1];
+    let path: String = record
+        .path
+        .chars()
+        .map(|c| if c.is_whitespace() { '_' } else { c })
+        .collect();
+    let user: String = record
+        .user
+        .chars()
+        .map(|c| if c.is_whitespace() { '_' } else { c })
+        .collect();
+    format!(
+        "{weekday} {month} {:2} {:02}:{:02}:{:02} {} {} {} {} {} {} _ {} {} {} ftp 0 * {}\n",
+        t.day,
+        t.hour,
+        t.minute,
+        t.second,
+        t.year,
+        record.seconds.max(1),
+        record.client,
+        record.bytes,
+        if path.is_empty() { "-" } else { &path },
+        if record.ascii { 'a' } else { 'b' },
+        if record.incoming { 'i' } else { 'o' },
+        if record.anonymous { 'a' } else { 'r' },
+        if user.is_empty() { "-" } else { &user },
+        if record.complete { 'c' } else { 'i' },
+    )
+}
+
+/// What an xferlog line says.
+#[derive(Debug, Clone)]
+pub struct TransferRecord<'a> {
+    /// When the transfer ended.
+    pub at: std::time::SystemTime,
+    /// How long it took, in whole seconds.
+    pub seconds: u64,
+    /// The client's address.
+    pub client: std::net::IpAddr,
+    /// Bytes moved.
+    pub bytes: u64,
+    /// The file's path.
+    pub path: &'a str,
+    /// TYPE A.
+    pub ascii: bool,
+    /// An upload.
+    pub incoming: bool,
+    /// An anonymous login.
+    pub anonymous: bool,
+    /// The user name.
+    pub user: &'a str,
+    /// Whether it completed.
+    pub complete: bool,
+}
+
+/// Who is logged in on a session, for its log lines.
+#[derive(Debug, Clone, Default)]
+pub struct Who {
+    /// The user name, empty before a login.
+    pub user: String,
+    /// Whether the login was anonymous.
+    pub anonymous: bool,
+}
+
+/// Logs one engine notice. At info level, by default: one line for each
+/// login (user, client address, success or failure), each transfer
+/// (direction, path, bytes, seconds, result: failed and aborted ones too)
+/// and each delete, rename, mkdir and rmdir. Commands at debug, replies at
+/// trace. The client's address is a field of its own, `client=ADDRESS`,
+/// with no port glued to it, so that fail2ban can match failed logins
+/// (`contrib/fail2ban/`). `user` remembers who logged in on the session.
+pub fn log_notice(
+    notice: &Notice,
+    peer: SocketAddr,
+    who: &mut Who,
+    transfer_log: Option<&TransferLog>,
+) {
+    let client = ftp_proto::hostport::canonical_ip(peer.ip());
+    let user = &mut who.user;
     match notice {
         Notice::Command { verb, argument } => {
             let argument = argument
                 .as_ref()
                 .map(|a| String::from_utf8_lossy(a).into_owned())
                 .unwrap_or_default();
-            tracing::debug!(%peer, user = %user, command = %verb, %argument, "command");
+            tracing::debug!(%client, port = peer.port(), user = %user, command = %verb, %argument, "command");
         }
-        Notice::Reply { code } => tracing::trace!(%peer, code = code.get(), "reply"),
+        Notice::Reply { code } => {
+            tracing::trace!(%client, port = peer.port(), code = code.get(), "reply")
+        }
         Notice::LoggedIn {
             user: name,
             anonymous,
             permissions,
         } => {
             *user = String::from_utf8_lossy(name).into_owned();
-            tracing::info!(%peer, user = %user, anonymous, ?permissions, "login");
+            who.anonymous = *anonymous;
+            tracing::info!(%client, user = %who.user, anonymous, ?permissions, "login");
         }
         Notice::LoginFailed { user: name } => {
-            tracing::warn!(%peer, user = %String::from_utf8_lossy(name), "login failed");
+            tracing::warn!(%client, user = %String::from_utf8_lossy(name), "login failed");
         }
         Notice::TransferFinished {
             direction,
             description,
+            path,
+            ascii,
             bytes,
             duration,
             result,
         } => {
+            if let (Some(log), Some(direction), Some(path)) = (transfer_log, direction, path) {
+                log.record(&xferlog_line(&TransferRecord {
+                    at: std::time::SystemTime::now(),
+                    seconds: duration.as_secs_f64().round() as u64,
+                    client,
+                    bytes: *bytes,
+                    path,
+                    ascii: *ascii,
+                    incoming: *direction == ftp_proto::server::Direction::Upload,
+                    anonymous: who.anonymous,
+                    user: &who.user,
+                    complete: result.is_ok(),
+                }));
+            }
+            let path = path.as_deref().unwrap_or(description);
+            let user = &who.user;
+            let what = match direction {
+                Some(ftp_proto::server::Direction::Download) => "download",
+                Some(ftp_proto::server::Direction::Upload) => "upload",
+                None => "listing",
+            };
+            let seconds = format!("{:.3}", duration.as_secs_f64());
             let outcome = match result {
                 Ok(()) => "ok".to_string(),
-                Err(error) => format!("{error:?}"),
+                Err(error) => error.to_string(),
             };
-            tracing::info!(%peer, user = %user, ?direction, what = %description, bytes, ms = duration.as_millis() as u64, %outcome, "transfer");
+            tracing::info!(%client, user = %user, %what, %path, bytes, %seconds, result = %outcome, "transfer")
         }
-        _ => {}
+        Notice::Changed { change, result } => {
+            let user = &who.user;
+            let (what, path, to) = match change {
+                Change::Delete(path) => ("delete", path, None),
+                Change::Rename { from, to } => ("rename", from, Some(to)),
+                Change::MakeDir(path) => ("mkdir", path, None),
+                Change::RemoveDir(path) => ("rmdir", path, None),
+            };
+            let path = String::from_utf8_lossy(path.as_bytes()).into_owned();
+            let to = to.map(|t| String::from_utf8_lossy(t.as_bytes()).into_owned());
+            let outcome = match result {
+                Ok(()) => "ok".to_string(),
+                Err(error) => error.to_string(),
+            };
+            match to {
+                Some(to) => {
+                    tracing::info!(%client, user = %user, %what, %path, %to, result = %outcome, "change")
+                }
+                None => {
+                    tracing::info!(%client, user = %user, %what, %path, result = %outcome, "change")
+                }
+            }
+        }
     }
 }

@@ -20,7 +20,7 @@
 //! }
 //! ```
 
-use super::{Backend, log_notice};
+use super::{Backend, Who, log_notice};
 use crate::clock;
 use crate::limits::SessionPermit;
 use crate::net;
@@ -152,7 +152,7 @@ pub struct SessionDriver {
     peer: SocketAddr,
     local: SocketAddr,
     /// Who logged in, for the log lines.
-    user: String,
+    user: Who,
     /// The logged-in user's storage, dropped at logout.
     storage: Option<Arc<DiskStorage>>,
     /// Files opened for transfers that have not started.
@@ -214,7 +214,7 @@ impl SessionDriver {
             backend,
             peer,
             local,
-            user: String::new(),
+            user: Who::default(),
             storage: None,
             files: HashMap::new(),
             generation: Generation(0),
@@ -246,7 +246,8 @@ impl SessionDriver {
             }
             let Some(action) = self.session.poll_action() else {
                 while let Some(notice) = self.session.poll_notice() {
-                    log_notice(&notice, self.peer, &mut self.user);
+                    let log = self.backend.settings().transfer_log.as_ref();
+                    log_notice(&notice, self.peer, &mut self.user, log);
                 }
                 return None;
             };

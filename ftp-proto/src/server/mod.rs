@@ -140,6 +140,20 @@ pub enum TransferError {
     Storage(StorageError),
 }
 
+impl std::fmt::Display for TransferError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransferError::ConnectionLost => f.write_str("the data connection broke"),
+            TransferError::Truncated => {
+                f.write_str("the data connection ended without TLS close_notify")
+            }
+            TransferError::Tls(why) => write!(f, "data connection TLS: {why}"),
+            TransferError::Aborted => f.write_str("aborted"),
+            TransferError::Storage(error) => write!(f, "storage: {error}"),
+        }
+    }
+}
+
 /// Something the caller must do; see the [module docs](self).
 #[derive(Debug, Clone, PartialEq, Eq)]
 // Exhaustive on purpose: a variant added later must fail to compile
@@ -219,7 +233,8 @@ pub enum Action {
 /// Something the session did, for logs and metrics
 /// ([`Session::poll_notice`], when [`ServerConfig::notices`] is on).
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
+// Exhaustive on purpose: a log that misses a new kind of event should fail
+// to compile, not drop it.
 pub enum Notice {
     /// A command was received. The argument is left out for PASS.
     Command {
@@ -253,6 +268,10 @@ pub enum Notice {
         direction: Option<Direction>,
         /// What moved, e.g. `download of /pub/a.txt`.
         description: String,
+        /// The file's path; `None` for a listing.
+        path: Option<String>,
+        /// TYPE A (line ends translated) rather than TYPE I.
+        ascii: bool,
         /// Bytes moved over the data connection.
         bytes: u64,
         /// From the transfer command to the end.
@@ -260,6 +279,32 @@ pub enum Notice {
         /// How it ended.
         result: Result<(), TransferError>,
     },
+    /// A file or directory was deleted, renamed or created, or that was
+    /// tried and refused.
+    Changed {
+        /// What was asked.
+        change: Change,
+        /// How it ended.
+        result: Result<(), StorageError>,
+    },
+}
+
+/// A change to the served tree, for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// DELE.
+    Delete(crate::path::VirtualPath),
+    /// RNFR, then RNTO.
+    Rename {
+        /// The old path.
+        from: crate::path::VirtualPath,
+        /// The new path.
+        to: crate::path::VirtualPath,
+    },
+    /// MKD.
+    MakeDir(crate::path::VirtualPath),
+    /// RMD.
+    RemoveDir(crate::path::VirtualPath),
 }
 
 /// Something that happened, reported by the caller.

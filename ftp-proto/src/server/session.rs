@@ -1,8 +1,8 @@
 //! The server session state machine.
 
 use super::{
-    Action, AuthError, Credentials, DataTls, Direction, Event, Notice, Permissions, RequestId,
-    ServerConfig, TransferError,
+    Action, AuthError, Change, Credentials, DataTls, Direction, Event, Notice, Permissions,
+    RequestId, ServerConfig, TransferError,
 };
 use crate::clock::Timestamp;
 use crate::command::{
@@ -90,7 +90,8 @@ enum Then {
     },
     CreateUnique,
     RenameFrom(VirtualPath),
-    Reply(Reply),
+    /// A change to the tree: noticed (for the log), then the reply.
+    Changed(Change, Reply),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +120,8 @@ struct Transfer {
     payload: Payload,
     /// What STAT reports while it runs.
     description: String,
+    /// The file's path, for the log (`None` for a listing).
+    path: Option<String>,
     started: bool,
     /// When waiting for the data connection gives up (425).
     deadline: Option<Timestamp>,
@@ -803,7 +806,8 @@ impl Session {
                 let mut text = pathname::quote(path.as_bytes());
                 text.extend_from_slice(b" created");
                 let reply = Reply::new(ReplyCode::PATHNAME_CREATED, Bytes::from(text));
-                s.storage(Request::MakeDir(path), Then::Reply(reply));
+                let change = Change::MakeDir(path.clone());
+                s.storage(Request::MakeDir(path), Then::Changed(change, reply));
             }),
             Command::Rmd(path) | Command::Xrmd(path) => self.write_op(&path, |s, path| {
                 if path.is_root() {
@@ -813,11 +817,13 @@ impl Session {
                     ReplyCode::FILE_ACTION_OK,
                     "Remove directory operation successful.",
                 );
-                s.storage(Request::RemoveDir(path), Then::Reply(reply));
+                let change = Change::RemoveDir(path.clone());
+                s.storage(Request::RemoveDir(path), Then::Changed(change, reply));
             }),
             Command::Dele(path) => self.write_op(&path, |s, path| {
                 let reply = Reply::new(ReplyCode::FILE_ACTION_OK, "Delete operation successful.");
-                s.storage(Request::Delete(path), Then::Reply(reply));
+                let change = Change::Delete(path.clone());
+                s.storage(Request::Delete(path), Then::Changed(change, reply));
             }),
             Command::Rnfr(path) => self.write_op(&path, |s, path| {
                 if path.is_root() {
@@ -832,7 +838,11 @@ impl Session {
                         return s.root_is_fixed();
                     }
                     let reply = Reply::new(ReplyCode::FILE_ACTION_OK, "Rename successful.");
-                    s.storage(Request::Rename { from, to }, Then::Reply(reply));
+                    let change = Change::Rename {
+                        from: from.clone(),
+                        to: to.clone(),
+                    };
+                    s.storage(Request::Rename { from, to }, Then::Changed(change, reply));
                 }),
             },
             Command::Site(argument) => {
@@ -1540,7 +1550,7 @@ impl Session {
     fn begin_transfer(
         &mut self,
         payload: Payload,
-        description: String,
+        (description, path): (String, Option<String>),
         text: String,
         text_names_file: bool,
         now: Timestamp,
@@ -1548,6 +1558,7 @@ impl Session {
         let mut transfer = Transfer {
             payload,
             description,
+            path,
             started: false,
             deadline: None,
             abort: false,
@@ -1707,6 +1718,8 @@ impl Session {
             self.notice(Notice::TransferFinished {
                 direction,
                 description: transfer.description.clone(),
+                path: transfer.path.clone(),
+                ascii: self.ascii,
                 bytes,
                 duration: now.saturating_duration_since(transfer.accepted_at),
                 result: result.clone(),
@@ -1895,7 +1908,7 @@ impl Session {
                 };
                 self.begin_transfer(
                     Payload::File { id, direction },
-                    description,
+                    (description, Some(path.to_string())),
                     text,
                     false,
                     now,
@@ -1910,9 +1923,17 @@ impl Session {
                     id,
                     direction: Direction::Upload,
                 };
-                self.begin_transfer(payload, description, text, true, now);
+                self.begin_transfer(payload, (description, Some(name)), text, true, now);
             }
-            (Then::Reply(reply), Response::Done) => self.send_reply(&reply),
+            (Then::Changed(change, reply), Response::Done) => {
+                if self.config.notices {
+                    self.notice(Notice::Changed {
+                        change,
+                        result: Ok(()),
+                    });
+                }
+                self.send_reply(&reply)
+            }
             (then, response) => {
                 // A backend answered with the wrong kind of response.
                 if let (
@@ -1931,6 +1952,12 @@ impl Session {
     }
 
     fn storage_failed(&mut self, then: &Then, error: &StorageError) {
+        if let (Then::Changed(change, _), true) = (then, self.config.notices) {
+            self.notice(Notice::Changed {
+                change: change.clone(),
+                result: Err(error.clone()),
+            });
+        }
         let code = match error {
             StorageError::NotFound
             | StorageError::PermissionDenied
@@ -2062,7 +2089,7 @@ impl Session {
         };
         let text = "Here comes the directory listing.".to_string();
         let payload = Payload::Listing(Bytes::from(out));
-        self.begin_transfer(payload, format!("{what} listing"), text, false, now);
+        self.begin_transfer(payload, (format!("{what} listing"), None), text, false, now);
     }
 }
 

@@ -5,6 +5,7 @@
 
 use clap::Parser;
 use ftp_accounts::{Account, Accounts, Secret, hash_password};
+use ftp_driver::server::TransferLog;
 use ftp_proto::server::{Permissions, ServerConfig};
 use ftp_smol::server::{Settings, SharedSettings, Shutdown, serve, serve_implicit_tls};
 use serde::Deserialize;
@@ -92,9 +93,36 @@ struct Cli {
     /// config file, and exit.
     #[arg(long)]
     hash_password: bool,
+    /// Append each transfer to FILE in the xferlog format (wu-ftpd's, as
+    /// vsftpd and ProFTPD write it), for log analysers.
+    #[arg(long, value_name = "FILE")]
+    xferlog: Option<PathBuf>,
+    /// Write the log to FILE as well as to standard error.
+    #[arg(long, value_name = "FILE")]
+    log_file: Option<PathBuf>,
+    /// Log lines as `text` (the default) or `json` (one object per line).
+    #[arg(long, value_name = "FORMAT")]
+    log_format: Option<LogFormat>,
     /// More logging: -v for every command, -vv for every reply.
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log pipelines.
+    Json,
+}
+
+/// Where the log goes, and how.
+#[derive(Debug, Clone)]
+struct Logging {
+    file: Option<PathBuf>,
+    format: LogFormat,
 }
 
 /// The `--config` file.
@@ -117,6 +145,9 @@ struct ConfigFile {
     tls_optional: Option<bool>,
     tls_session_reuse: Option<bool>,
     listen_implicit: Option<Vec<SocketAddr>>,
+    xferlog: Option<PathBuf>,
+    log_file: Option<PathBuf>,
+    log_format: Option<LogFormat>,
     #[serde(default)]
     users: Vec<ConfigUser>,
 }
@@ -158,7 +189,7 @@ struct Listen {
     implicit: Vec<SocketAddr>,
 }
 
-fn settings(cli: &Cli) -> Result<(Settings, Listen, bool), String> {
+fn settings(cli: &Cli) -> Result<(Settings, Listen, bool, Logging), String> {
     let file: ConfigFile = match &cli.config {
         Some(path) => {
             let text =
@@ -259,6 +290,19 @@ fn settings(cli: &Cli) -> Result<(Settings, Listen, bool), String> {
         file.listen
             .unwrap_or_else(|| vec![SocketAddr::from(([127, 0, 0, 1], 2121))])
     };
+    let transfer_log = match cli.xferlog.clone().or(file.xferlog) {
+        Some(path) => {
+            Some(TransferLog::open(&path).map_err(|e| format!("xferlog {}: {e}", path.display()))?)
+        }
+        None => None,
+    };
+    let logging = Logging {
+        file: cli.log_file.clone().or(file.log_file),
+        format: cli
+            .log_format
+            .or(file.log_format)
+            .unwrap_or(LogFormat::Text),
+    };
     let settings = Settings {
         engine: Arc::new(engine),
         root,
@@ -269,12 +313,51 @@ fn settings(cli: &Cli) -> Result<(Settings, Listen, bool), String> {
             .max_sessions_per_ip
             .or(file.max_sessions_per_ip)
             .unwrap_or(50),
+        transfer_log,
     };
     let listen = Listen {
         plain: listen,
         implicit,
     };
-    Ok((settings, listen, read_only))
+    Ok((settings, listen, read_only, logging))
+}
+
+/// The log: stderr, and a file when asked; text or JSON lines. Logins,
+/// transfers and changes to the tree at info level by default (they come
+/// from `ftp_driver`), sessions and signals too.
+fn init_logging(cli: &Cli, logging: &Logging) -> Result<(), String> {
+    use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt};
+    let level = match cli.verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!(
+            "ftp_smol={level},ftp_driver={level},ftpd={level}"
+        ))
+    });
+    let writer = match &logging.file {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| format!("log_file {}: {e}", path.display()))?;
+            BoxMakeWriter::new(std::io::stderr.and(std::sync::Mutex::new(file)))
+        }
+        None => BoxMakeWriter::new(std::io::stderr),
+    };
+    let ansi = logging.file.is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(ansi);
+    match logging.format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    Ok(())
 }
 
 fn url_host(address: &SocketAddr) -> String {
@@ -301,7 +384,7 @@ fn handle_signals(cli: &Cli, shutdown: &Shutdown, shared: &SharedSettings) -> st
                 shutdown.trigger();
                 continue;
             }
-            match settings(&cli).and_then(|(new, _, _)| {
+            match settings(&cli).and_then(|(new, _, _, _)| {
                 let (users, tls) = (new.accounts.len(), new.engine.tls.is_some());
                 shared
                     .replace(Arc::new(new))
@@ -335,27 +418,17 @@ fn main() -> ExitCode {
         println!("{}", hash_password(password.trim_end_matches(['\r', '\n'])));
         return ExitCode::SUCCESS;
     }
-    let default_level = match cli.verbose {
-        0 => "info",
-        1 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("ftp_smol={default_level},ftpd={default_level}"))
-    });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-
-    let (settings, listen, read_only) = match settings(&cli) {
+    let (settings, listen, read_only, logging) = match settings(&cli) {
         Ok(settings) => settings,
         Err(message) => {
             eprintln!("ftpd: {message}");
             return ExitCode::from(2);
         }
     };
+    if let Err(message) = init_logging(&cli, &logging) {
+        eprintln!("ftpd: {message}");
+        return ExitCode::from(2);
+    }
     let mut listeners = Vec::new();
     let plain = listen.plain.iter().map(|a| (a, false));
     for (address, implicit_tls) in plain.chain(listen.implicit.iter().map(|a| (a, true))) {
@@ -481,7 +554,7 @@ mod tests {
     #[test]
     fn defaults_serve_the_current_directory_read_only_to_anonymous() {
         let cli = Cli::parse_from(["ftpd"]);
-        let (settings, listen, read_only) = settings(&cli).unwrap();
+        let (settings, listen, read_only, _) = settings(&cli).unwrap();
         assert_eq!(listen.plain, [SocketAddr::from(([127, 0, 0, 1], 2121))]);
         assert!(settings.engine.allow_anonymous);
         assert!(settings.accounts.is_empty());
@@ -523,7 +596,7 @@ mod tests {
             "--listen",
             "[::1]:2200",
         ]);
-        let (settings, listen, _) = settings(&cli).unwrap();
+        let (settings, listen, _, _) = settings(&cli).unwrap();
         assert_eq!(listen.plain, ["[::1]:2200".parse::<SocketAddr>().unwrap()]);
         assert_eq!(settings.root, PathBuf::from("/srv"));
         assert_eq!(settings.engine.passive_ports, 50000..=50010);
@@ -562,18 +635,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (cert, key, other) = certificate_files(dir.path());
         let base = ["ftpd", "--tls-cert", &cert, "--tls-key", &key];
-        let (strict, _, _) = settings(&Cli::parse_from(base)).unwrap();
+        let (strict, _, _, _) = settings(&Cli::parse_from(base)).unwrap();
         assert!(strict.engine.tls.is_some());
         assert!(strict.engine.tls_required_for_login);
         assert!(strict.engine.tls_required_for_data);
         assert!(strict.engine.tls_session_reuse_required);
         let relaxed = [&base[..], &["--tls-optional", "--no-tls-session-reuse"]].concat();
-        let (relaxed, _, _) = settings(&Cli::parse_from(relaxed)).unwrap();
+        let (relaxed, _, _, _) = settings(&Cli::parse_from(relaxed)).unwrap();
         assert!(!relaxed.engine.tls_required_for_login);
         assert!(!relaxed.engine.tls_required_for_data);
         assert!(!relaxed.engine.tls_session_reuse_required);
         let implicit = [&base[..], &["--listen-implicit", "127.0.0.1:990"]].concat();
-        let (_, listen, _) = settings(&Cli::parse_from(implicit)).unwrap();
+        let (_, listen, _, _) = settings(&Cli::parse_from(implicit)).unwrap();
         assert_eq!(
             listen.implicit,
             ["127.0.0.1:990".parse::<SocketAddr>().unwrap()]
