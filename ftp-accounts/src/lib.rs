@@ -113,6 +113,15 @@ impl Accounts {
     }
 }
 
+/// Checks that `hash` is a password hash this crate can verify (a PHC
+/// string, as [`hash_password`] writes): found when the configuration is
+/// read, not at the first login.
+pub fn check_hash(hash: &str) -> Result<(), String> {
+    PasswordHash::new(hash)
+        .map(|_| ())
+        .map_err(|error| format!("not a password hash ({error})"))
+}
+
 /// Hashes a password for a configuration file (argon2id, random salt).
 pub fn hash_password(password: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
@@ -125,6 +134,13 @@ pub fn hash_password(password: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashes_are_checked_before_use() {
+        assert_eq!(check_hash(&hash_password("pw")), Ok(()));
+        assert!(check_hash("plain text").is_err());
+        assert!(check_hash("$argon2id$v=19$broken").is_err());
+    }
     use ftp_proto::command::Password;
 
     fn credentials(user: &str, password: &str) -> Credentials {

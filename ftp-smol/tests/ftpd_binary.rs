@@ -122,3 +122,34 @@ fn users_and_ctrl_c() {
     }
     assert!(status.expect("ftpd exits on SIGINT").success());
 }
+
+/// A configuration error is one line naming the setting and the value,
+/// and exit status 2, before anything listens.
+#[test]
+fn configuration_errors_exit_2_before_listening() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no such dir");
+    let cases: [&[&str]; 3] = [
+        &["--listen", "127.0.0.1:0", "--max-sessions", "0"],
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--root",
+            missing.to_str().unwrap(),
+        ],
+        &["--listen", "127.0.0.1:0", "--user", "alice:"],
+    ];
+    for args in cases {
+        let output = Command::new(env!("CARGO_BIN_EXE_ftpd"))
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("ftpd: "), "{stderr}");
+        assert!(!stderr.contains("listening"), "{stderr}");
+    }
+}

@@ -37,7 +37,7 @@ struct Cli {
     user: Vec<String>,
     /// Let `anonymous` and `ftp` log in, read-only. The default when no user
     /// is configured.
-    #[arg(long, overrides_with = "no_anonymous")]
+    #[arg(long, conflicts_with = "no_anonymous")]
     anonymous: bool,
     /// Refuse anonymous logins.
     #[arg(long)]
@@ -207,7 +207,16 @@ fn settings(cli: &Cli) -> Result<(Settings, Listen, bool, Logging), String> {
         }
     };
     let mut accounts = Accounts::new();
+    let mut names = std::collections::HashSet::new();
     for user in &file.users {
+        if !names.insert(user.name.clone()) {
+            return Err(format!("users: {:?} is defined twice", user.name));
+        }
+        ftp_accounts::check_hash(&user.password_hash)
+            .map_err(|why| format!("users: {:?}: password_hash: {why}", user.name))?;
+        if let Some(root) = &user.root {
+            check_root(root).map_err(|why| format!("users: {:?}: root {why}", user.name))?;
+        }
         accounts.insert(
             &user.name,
             Account {
@@ -223,6 +232,14 @@ fn settings(cli: &Cli) -> Result<(Settings, Listen, bool, Logging), String> {
             .ok_or_else(|| format!("--user {user:?}: expected NAME:PASSWORD"))?;
         if name.is_empty() {
             return Err(format!("--user {user:?}: empty name"));
+        }
+        if password.is_empty() {
+            return Err(format!(
+                "--user {user:?}: empty password (a read-write account anyone could use)"
+            ));
+        }
+        if !names.insert(name.to_string()) {
+            return Err(format!("--user {name:?} is given twice"));
         }
         accounts.insert(
             name,
@@ -240,6 +257,11 @@ fn settings(cli: &Cli) -> Result<(Settings, Listen, bool, Logging), String> {
     } else {
         file.anonymous.unwrap_or(accounts.is_empty())
     };
+    if !anonymous && accounts.is_empty() {
+        return Err(
+            "anonymous logins are off and no user is configured: nobody could log in".into(),
+        );
+    }
     let mut engine = ServerConfig {
         allow_anonymous: anonymous,
         notices: true,
@@ -284,12 +306,27 @@ fn settings(cli: &Cli) -> Result<(Settings, Listen, bool, Logging), String> {
         Some(root) => root,
         None => std::env::current_dir().map_err(|e| format!("current directory: {e}"))?,
     };
+    check_root(&root).map_err(|why| format!("root {why}"))?;
     let listen = if !cli.listen.is_empty() {
         cli.listen.clone()
     } else {
         file.listen
             .unwrap_or_else(|| vec![SocketAddr::from(([127, 0, 0, 1], 2121))])
     };
+    if listen.is_empty() && implicit.is_empty() {
+        return Err("listen = []: no address to listen on".into());
+    }
+    for (name, value) in [
+        ("max_sessions", cli.max_sessions.or(file.max_sessions)),
+        (
+            "max_sessions_per_ip",
+            cli.max_sessions_per_ip.or(file.max_sessions_per_ip),
+        ),
+    ] {
+        if value == Some(0) {
+            return Err(format!("{name} = 0: no session could ever be served"));
+        }
+    }
     let transfer_log = match cli.xferlog.clone().or(file.xferlog) {
         Some(path) => {
             Some(TransferLog::open(&path).map_err(|e| format!("xferlog {}: {e}", path.display()))?)
@@ -358,6 +395,34 @@ fn init_logging(cli: &Cli, logging: &Logging) -> Result<(), String> {
         LogFormat::Json => builder.json().init(),
     }
     Ok(())
+}
+
+/// Who may log in and what they may do, as the startup line says it.
+fn access_policy(settings: &Settings, read_only: bool) -> String {
+    let mut who = Vec::new();
+    if !settings.accounts.is_empty() {
+        let users = settings.accounts.len();
+        let plural = if users == 1 { "" } else { "s" };
+        let mode = if read_only { "read-only" } else { "read-write" };
+        who.push(format!("{users} configured user{plural} ({mode})"));
+    }
+    if settings.engine.allow_anonymous {
+        who.push("anonymous users (read-only)".to_string());
+    }
+    who.join(" and ")
+}
+
+/// A served root must be a directory the server can read: said at start,
+/// with its path, not at the first login.
+fn check_root(root: &std::path::Path) -> Result<(), String> {
+    let shown = root.display();
+    match std::fs::metadata(root) {
+        Err(error) => Err(format!("{shown}: {error}")),
+        Ok(metadata) if !metadata.is_dir() => Err(format!("{shown}: not a directory")),
+        Ok(_) => std::fs::read_dir(root)
+            .map(|_| ())
+            .map_err(|error| format!("{shown}: {error}")),
+    }
 }
 
 fn url_host(address: &SocketAddr) -> String {
@@ -440,22 +505,10 @@ fn main() -> ExitCode {
             }
         }
     }
-    let who = match (
-        settings.engine.allow_anonymous,
-        settings.accounts.is_empty(),
-    ) {
-        (true, true) => "anonymous users",
-        (true, false) => "anonymous users and configured users",
-        (false, _) => "configured users",
-    };
-    let mode = if read_only {
-        "read-only"
-    } else {
-        "read-write for users, read-only for anonymous"
-    };
     eprintln!(
-        "ftpd: serving {} to {who} ({mode})",
-        settings.root.display()
+        "ftpd: serving {} to {}",
+        settings.root.display(),
+        access_policy(&settings, read_only)
     );
     let tls = settings.engine.tls.is_some();
     if tls {
@@ -568,10 +621,63 @@ mod tests {
         assert!(!settings(&cli).unwrap().0.engine.allow_anonymous);
         let cli = Cli::parse_from(["ftpd", "--user", "alice:pw", "--anonymous"]);
         assert!(settings(&cli).unwrap().0.engine.allow_anonymous);
-        let cli = Cli::parse_from(["ftpd", "--no-anonymous"]);
+        let cli = Cli::parse_from(["ftpd", "--user", "alice:pw", "--no-anonymous"]);
         assert!(!settings(&cli).unwrap().0.engine.allow_anonymous);
         let cli = Cli::parse_from(["ftpd", "--user", "nopassword"]);
         assert!(settings(&cli).is_err());
+    }
+
+    /// Each setting that could only fail later, or never, is an error
+    /// naming the setting and the value before anything listens.
+    #[test]
+    fn configuration_errors_are_found_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, b"").unwrap();
+        let missing = dir.path().join("missing");
+        let (file, missing) = (file.to_str().unwrap(), missing.to_str().unwrap());
+        let cases: [(&[&str], &str); 7] = [
+            (&["--user", "alice:"], "--user \"alice:\": empty password"),
+            (
+                &["--user", "alice:a", "--user", "alice:b"],
+                "--user \"alice\" is given twice",
+            ),
+            (&["--no-anonymous"], "nobody could log in"),
+            (&["--max-sessions", "0"], "max_sessions = 0"),
+            (&["--max-sessions-per-ip", "0"], "max_sessions_per_ip = 0"),
+            (&["--root", missing], "root "),
+            (&["--root", file], "not a directory"),
+        ];
+        for (args, expected) in cases {
+            let message = settings_err(&[&["ftpd"][..], args].concat());
+            assert!(message.contains(expected), "{args:?}: {message}");
+        }
+        assert!(settings_err(&["ftpd", "--root", missing]).contains(missing));
+        // Both anonymous flags at once: refused by the command line itself.
+        assert!(Cli::try_parse_from(["ftpd", "--anonymous", "--no-anonymous"]).is_err());
+
+        let config = dir.path().join("ftpd.toml");
+        let write = |text: &str| std::fs::write(&config, text).unwrap();
+        let config_flag = ["ftpd", "--config", config.to_str().unwrap()];
+        write("listen = []\n");
+        assert!(settings_err(&config_flag).contains("listen = []"));
+        write("[[users]]\nname = \"carol\"\npassword_hash = \"plain\"\n");
+        let message = settings_err(&config_flag);
+        assert!(message.contains("\"carol\": password_hash"), "{message}");
+        let hash = hash_password("pw");
+        write(&format!(
+            "[[users]]\nname = \"carol\"\npassword_hash = \"{hash}\"\nroot = {missing:?}\n"
+        ));
+        let message = settings_err(&config_flag);
+        assert!(
+            message.contains("\"carol\": root") && message.contains(missing),
+            "{message}"
+        );
+        write(&format!(
+            "[[users]]\nname = \"carol\"\npassword_hash = \"{hash}\"\n\n\
+             [[users]]\nname = \"carol\"\npassword_hash = \"{hash}\"\n"
+        ));
+        assert!(settings_err(&config_flag).contains("defined twice"));
     }
 
     #[test]
@@ -579,10 +685,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ftpd.toml");
         let hash = hash_password("pw");
+        let root = dir.path().to_path_buf();
         std::fs::write(
             &path,
             format!(
-                "listen = [\"127.0.0.1:2100\"]\nroot = \"/srv\"\npassive_ports = \"50000-50010\"\nidle_timeout = 60\nfsync = false\n\n[[users]]\nname = \"carol\"\npassword_hash = \"{hash}\"\nread_only = true\n"
+                "listen = [\"127.0.0.1:2100\"]\nroot = {root:?}\npassive_ports = \"50000-50010\"\nidle_timeout = 60\nfsync = false\n\n[[users]]\nname = \"carol\"\npassword_hash = \"{hash}\"\nread_only = true\n"
             ),
         )
         .unwrap();
@@ -598,7 +705,7 @@ mod tests {
         ]);
         let (settings, listen, _, _) = settings(&cli).unwrap();
         assert_eq!(listen.plain, ["[::1]:2200".parse::<SocketAddr>().unwrap()]);
-        assert_eq!(settings.root, PathBuf::from("/srv"));
+        assert_eq!(settings.root, root);
         assert_eq!(settings.engine.passive_ports, 50000..=50010);
         assert_eq!(settings.engine.idle_timeout, Duration::from_secs(30));
         assert!(!settings.fsync);
