@@ -217,6 +217,87 @@ pub fn split_list_argument(argument: Option<&[u8]>) -> (ListOptions, Option<&[u8
     (options, Some(rest).filter(|r| !r.is_empty()))
 }
 
+/// The longest wildcard pattern matched; a longer one is refused (501).
+pub const MAX_PATTERN: usize = 255;
+
+/// Whether a pathname's last component is a wildcard pattern (`*`, `?`,
+/// `[...]`), as `mget *.txt` sends it.
+pub fn is_pattern(component: &[u8]) -> bool {
+    component.iter().any(|b| matches!(b, b'*' | b'?' | b'['))
+}
+
+/// Whether `name` matches the shell-style `pattern`: `*` any run of bytes,
+/// `?` one byte, `[abc]`, `[a-z]` and `[!...]` (or `[^...]`) one byte of
+/// (or not of) a set; a name starting with `.` only where the pattern
+/// does, as shells do. Written here rather than taken from a crate:
+/// names are bytes, not always UTF-8. Work is bounded by the lengths: the
+/// backtracking resumes only from the last `*`.
+pub fn glob_matches(pattern: &[u8], name: &[u8]) -> bool {
+    if name.starts_with(b".") && !pattern.starts_with(b".") {
+        return false;
+    }
+    let (mut p, mut n) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        let step = match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p + 1, n));
+                p += 1;
+                continue;
+            }
+            Some(b'?') => Some(p + 1),
+            Some(b'[') => match class_matches(&pattern[p..], name[n]) {
+                Some((true, len)) => Some(p + len),
+                Some((false, _)) => None,
+                // An unclosed `[` is a literal.
+                None => (name[n] == b'[').then_some(p + 1),
+            },
+            Some(&literal) => (literal == name[n]).then_some(p + 1),
+            None => None,
+        };
+        match (step, star) {
+            (Some(next), _) => {
+                p = next;
+                n += 1;
+            }
+            (None, Some((after_star, from))) => {
+                p = after_star;
+                n = from + 1;
+                star = Some((after_star, from + 1));
+            }
+            (None, None) => return false,
+        }
+    }
+    pattern[p.min(pattern.len())..].iter().all(|&b| b == b'*')
+}
+
+/// A `[...]` class at the start of `pattern`: whether `byte` is in it, and
+/// the class's length; `None` if it is not closed.
+fn class_matches(pattern: &[u8], byte: u8) -> Option<(bool, usize)> {
+    let mut i = 1;
+    let negated = matches!(pattern.get(i), Some(b'!' | b'^'));
+    if negated {
+        i += 1;
+    }
+    let mut found = false;
+    let mut first = true;
+    loop {
+        let &c = pattern.get(i)?;
+        if c == b']' && !first {
+            return Some((found != negated, i + 1));
+        }
+        first = false;
+        if pattern.get(i + 1) == Some(&b'-') && pattern.get(i + 2).is_some_and(|&e| e != b']') {
+            let end = pattern[i + 2];
+            found |= (c..=end).contains(&byte);
+            i += 3;
+        } else {
+            found |= c == byte;
+            i += 1;
+        }
+    }
+}
+
 /// The entries a LIST or NLST shows: listable names, dot files only with
 /// `-a`, sorted by name.
 pub fn visible_entries(entries: &[DirEntry], options: ListOptions) -> Vec<&DirEntry> {
@@ -242,6 +323,58 @@ mod tests {
             mode,
             unique: Some(0x801),
         }
+    }
+
+    #[test]
+    fn wildcards_match_as_a_shell_does() {
+        let yes = [
+            (&b"*.txt"[..], &b"a.txt"[..]),
+            (b"a?c", b"abc"),
+            (b"*", b"anything"),
+            (b"[ab]x", b"bx"),
+            (b"[a-c]*", b"cat"),
+            (b"[!a]*", b"bat"),
+            (b"[^a]*", b"bat"),
+            (b"a*b*c", b"aXbYbZc"),
+            (b".*", b".hidden"),
+            (b"[]x]", b"]"),
+            (b"file[", b"file["),
+            (b"**", b""),
+        ];
+        for (pattern, name) in yes {
+            assert!(
+                glob_matches(pattern, name),
+                "{} against {}",
+                String::from_utf8_lossy(pattern),
+                String::from_utf8_lossy(name)
+            );
+        }
+        let no = [
+            (&b"*.txt"[..], &b"a.txt.gz"[..]),
+            (b"*.txt", b".hidden.txt"),
+            (b"a?c", b"ac"),
+            (b"[ab]x", b"cx"),
+            (b"[!a]*", b"apple"),
+            (b"*", b".hidden"),
+            (b"a*b*c", b"aXbYbZ"),
+        ];
+        for (pattern, name) in no {
+            assert!(!glob_matches(pattern, name));
+        }
+        assert!(is_pattern(b"*.gz") && is_pattern(b"a?") && is_pattern(b"[ab]"));
+        assert!(!is_pattern(b"plain.txt"));
+    }
+
+    /// A pattern that backtracks at every star still decides: resuming
+    /// only from the last star keeps the work to the product of the
+    /// lengths, not exponential.
+    #[test]
+    fn backtracking_patterns_decide() {
+        let mut pattern = [b'*', b'a'].repeat(100);
+        let name = vec![b'a'; 255];
+        assert!(glob_matches(&pattern, &name));
+        pattern.push(b'b');
+        assert!(!glob_matches(&pattern, &name));
     }
 
     #[test]

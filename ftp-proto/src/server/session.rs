@@ -83,6 +83,9 @@ enum Then {
         kind: ListKind,
         options: ListOptions,
         shown_as: Option<Bytes>,
+        /// LIST and NLST of `dir/*.txt`: the directory is listed, and only
+        /// names matching the pattern are shown.
+        pattern: Option<Bytes>,
     },
     Open {
         direction: Direction,
@@ -1527,6 +1530,29 @@ impl Session {
                 "Recursive listing (-R) is not supported; list each directory.",
             );
         }
+        // A wildcard in the last component (`NLST *.txt`, as mget and
+        // mdelete send it): the directory before it is listed, filtered.
+        let (pathname, pattern) = match pathname {
+            Some(path) if kind != ListKind::Mlsd => {
+                let (dir, last) = match path.iter().rposition(|&b| b == b'/') {
+                    Some(0) => (Some(&path[..1]), &path[1..]),
+                    Some(at) => (Some(&path[..at]), &path[at + 1..]),
+                    None => (None, path),
+                };
+                if listing::is_pattern(last) {
+                    if last.len() > listing::MAX_PATTERN {
+                        return self.reply(
+                            ReplyCode::SYNTAX_ERROR_IN_ARGUMENTS,
+                            "Wildcard pattern too long.",
+                        );
+                    }
+                    (dir, Some(Bytes::copy_from_slice(last)))
+                } else {
+                    (Some(path), None)
+                }
+            }
+            other => (other, None),
+        };
         if !self.data_ready() {
             return;
         }
@@ -1538,6 +1564,7 @@ impl Session {
                     kind,
                     options,
                     shown_as,
+                    pattern,
                 },
             );
         });
@@ -1883,6 +1910,7 @@ impl Session {
                     kind,
                     options,
                     shown_as,
+                    pattern,
                 },
                 Response::Listing {
                     entries,
@@ -1890,6 +1918,28 @@ impl Session {
                     now: wall,
                 },
             ) => {
+                // `.*` asks for dot files as `-a` does.
+                let options = ListOptions {
+                    all: options.all || pattern.as_ref().is_some_and(|p| p.starts_with(b".")),
+                    ..options
+                };
+                let entries = match (pattern, entries) {
+                    (None, entries) => entries,
+                    (Some(_), None) => {
+                        return self.reply(ReplyCode::FILE_NOT_AVAILABLE, "No files found.");
+                    }
+                    (Some(pattern), Some(entries)) => {
+                        let matching: Vec<DirEntry> = entries
+                            .into_iter()
+                            .filter(|e| listing::glob_matches(&pattern, &e.name))
+                            .collect();
+                        if matching.is_empty() {
+                            // As ProFTPD says it; mget then fetches nothing.
+                            return self.reply(ReplyCode::FILE_NOT_AVAILABLE, "No files found.");
+                        }
+                        Some(matching)
+                    }
+                };
                 self.data_listing(kind, options, shown_as, entries, &metadata, wall, now);
             }
             (Then::Open { direction, path }, Response::Opened { size }) => {

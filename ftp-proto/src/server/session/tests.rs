@@ -1126,6 +1126,56 @@ fn active_transfer_connects_to_the_port_address() {
     }));
 }
 
+/// `NLST *.txt` and `NLST dir/*.txt`, as mget and mdelete send them: the
+/// matching names, prefixed as asked; none matching is 550 No files
+/// found, so mget fetches nothing rather than failing oddly.
+#[test]
+fn nlst_and_list_with_wildcards() {
+    let mut h = Harness::logged_in();
+    h.fs.dir("/logs")
+        .file("/logs/a.txt", b"a")
+        .file("/logs/b.txt", b"b")
+        .file("/logs/c.gz", b"c")
+        .file("/logs/.hidden.txt", b"h");
+    let listed = |h: &mut Harness, command: &str| -> (String, String) {
+        h.downloads.clear();
+        h.input("PASV\r\n");
+        h.output();
+        h.input(command);
+        let reply = h.output();
+        let data = h
+            .downloads
+            .first()
+            .map(|d| String::from_utf8_lossy(d).into_owned())
+            .unwrap_or_default();
+        (reply, data)
+    };
+    let (reply, data) = listed(&mut h, "NLST logs/*.txt\r\n");
+    assert!(reply.ends_with("226 Transfer complete.\r\n"), "{reply}");
+    assert_eq!(data, "logs/a.txt\r\nlogs/b.txt\r\n");
+    h.input("CWD logs\r\n");
+    h.output();
+    let (_, data) = listed(&mut h, "NLST *.t?t\r\n");
+    assert_eq!(data, "a.txt\r\nb.txt\r\n");
+    let (_, data) = listed(&mut h, "NLST [!a]*\r\n");
+    assert_eq!(data, "b.txt\r\nc.gz\r\n");
+    let (_, data) = listed(&mut h, "NLST .*\r\n");
+    assert_eq!(data, ".hidden.txt\r\n");
+    let (_, data) = listed(&mut h, "LIST -l *.gz\r\n");
+    assert!(
+        data.ends_with(" c.gz\r\n") && data.lines().count() == 1,
+        "{data}"
+    );
+    let (reply, data) = listed(&mut h, "NLST *.zip\r\n");
+    assert_eq!(reply, "550 No files found.\r\n");
+    assert_eq!(data, "");
+    let (reply, _) = listed(&mut h, "NLST /nowhere/*.txt\r\n");
+    assert_eq!(reply, "550 No such file or directory.\r\n");
+    let long = format!("NLST {}\r\n", "*".repeat(300));
+    let (reply, _) = listed(&mut h, &long);
+    assert_eq!(reply, "501 Wildcard pattern too long.\r\n");
+}
+
 /// `LIST -R` is refused, not served as one directory; other flags are
 /// read and dropped as before.
 #[test]
