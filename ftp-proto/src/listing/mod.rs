@@ -238,21 +238,22 @@ pub fn glob_matches(pattern: &[u8], name: &[u8]) -> bool {
     }
     let (mut p, mut n) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
-    while n < name.len() {
-        let step = match pattern.get(p) {
+    while let Some(&byte) = name.get(n) {
+        let rest = pattern.get(p..).unwrap_or_default();
+        let step = match rest.first() {
             Some(b'*') => {
                 star = Some((p + 1, n));
                 p += 1;
                 continue;
             }
             Some(b'?') => Some(p + 1),
-            Some(b'[') => match class_matches(&pattern[p..], name[n]) {
+            Some(b'[') => match class_matches(rest, byte) {
                 Some((true, len)) => Some(p + len),
                 Some((false, _)) => None,
                 // An unclosed `[` is a literal.
-                None => (name[n] == b'[').then_some(p + 1),
+                None => (byte == b'[').then_some(p + 1),
             },
-            Some(&literal) => (literal == name[n]).then_some(p + 1),
+            Some(&literal) => (literal == byte).then_some(p + 1),
             None => None,
         };
         match (step, star) {
@@ -268,7 +269,11 @@ pub fn glob_matches(pattern: &[u8], name: &[u8]) -> bool {
             (None, None) => return false,
         }
     }
-    pattern[p.min(pattern.len())..].iter().all(|&b| b == b'*')
+    pattern
+        .get(p..)
+        .unwrap_or_default()
+        .iter()
+        .all(|&b| b == b'*')
 }
 
 /// A `[...]` class at the start of `pattern`: whether `byte` is in it, and
@@ -287,13 +292,15 @@ fn class_matches(pattern: &[u8], byte: u8) -> Option<(bool, usize)> {
             return Some((found != negated, i + 1));
         }
         first = false;
-        if pattern.get(i + 1) == Some(&b'-') && pattern.get(i + 2).is_some_and(|&e| e != b']') {
-            let end = pattern[i + 2];
-            found |= (c..=end).contains(&byte);
-            i += 3;
-        } else {
-            found |= c == byte;
-            i += 1;
+        match (pattern.get(i + 1), pattern.get(i + 2)) {
+            (Some(b'-'), Some(&end)) if end != b']' => {
+                found |= (c..=end).contains(&byte);
+                i += 3;
+            }
+            _ => {
+                found |= c == byte;
+                i += 1;
+            }
         }
     }
 }

@@ -1535,8 +1535,12 @@ impl Session {
         let (pathname, pattern) = match pathname {
             Some(path) if kind != ListKind::Mlsd => {
                 let (dir, last) = match path.iter().rposition(|&b| b == b'/') {
-                    Some(0) => (Some(&path[..1]), &path[1..]),
-                    Some(at) => (Some(&path[..at]), &path[at + 1..]),
+                    // The root's `/` stays: `NLST /*.txt` lists `/`.
+                    Some(at) => {
+                        let (dir, slash_and_last) = path.split_at(at);
+                        let (slash, last) = slash_and_last.split_at(1.min(slash_and_last.len()));
+                        (Some(if at == 0 { slash } else { dir }), last)
+                    }
                     None => (None, path),
                 };
                 if listing::is_pattern(last) {

@@ -1171,6 +1171,8 @@ fn nlst_and_list_with_wildcards() {
     assert_eq!(data, "");
     let (reply, _) = listed(&mut h, "NLST /nowhere/*.txt\r\n");
     assert_eq!(reply, "550 No such file or directory.\r\n");
+    let (_, data) = listed(&mut h, "NLST /read*\r\n");
+    assert_eq!(data, "/readme\r\n");
     let long = format!("NLST {}\r\n", "*".repeat(300));
     let (reply, _) = listed(&mut h, &long);
     assert_eq!(reply, "501 Wildcard pattern too long.\r\n");
