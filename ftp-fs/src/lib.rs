@@ -224,6 +224,21 @@ fn relative(path: &VirtualPath) -> &Path {
     }
 }
 
+/// The paths a request names.
+fn request_paths(request: &Request) -> Vec<&VirtualPath> {
+    match request {
+        Request::Stat(path)
+        | Request::List(path)
+        | Request::OpenRead { path, .. }
+        | Request::OpenWrite { path, .. }
+        | Request::MakeDir(path)
+        | Request::RemoveDir(path)
+        | Request::Delete(path) => vec![path],
+        Request::CreateUnique { dir, .. } => vec![dir],
+        Request::Rename { from, to } => vec![from, to],
+    }
+}
+
 fn metadata_of(meta: &cap_std::fs::Metadata, link_target: Option<PathBuf>) -> Metadata {
     let file_type = meta.file_type();
     let kind = if file_type.is_dir() {
@@ -246,11 +261,91 @@ fn metadata_of(meta: &cap_std::fs::Metadata, link_target: Option<PathBuf>) -> Me
 
 static UPLOADS: AtomicU64 = AtomicU64::new(0);
 
+/// The name of a file an upload is written to before it is put in place:
+/// `.ftp-upload.<pid>.<n>.part`, in the target's directory.
+fn aside_name(n: u64) -> PathBuf {
+    PathBuf::from(format!(".ftp-upload.{}.{n}.part", std::process::id()))
+}
+
+/// If `name` is a file written aside by an upload, the id of the process
+/// that wrote it.
+fn aside_owner(name: &[u8]) -> Option<u32> {
+    let rest = name.strip_prefix(b".ftp-upload.")?.strip_suffix(b".part")?;
+    let (pid, n) = std::str::from_utf8(rest).ok()?.split_once('.')?;
+    n.parse::<u64>().ok()?;
+    pid.parse().ok()
+}
+
+/// Whether the process that wrote a file aside is gone: its upload can
+/// never complete. (A pid reused by another process keeps the file until
+/// that one is gone too: the safe way round.)
+fn owner_gone(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return false;
+    }
+    !Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// How many entries a start-up sweep looks at, at most.
+const SWEEP_LIMIT: usize = 100_000;
+
+/// Removes what uploads of dead processes left written aside (a server
+/// killed with SIGKILL, a crash) under `root`, on a thread of its own;
+/// symlinks are not followed, and at most [`SWEEP_LIMIT`] entries are
+/// looked at. Directory listings remove any others they meet.
+fn sweep_leftovers(root: Dir) {
+    let spawned = std::thread::Builder::new()
+        .name("ftp-fs sweep".into())
+        .spawn(move || {
+            let mut pending = vec![root];
+            let mut seen = 0;
+            let mut removed = 0;
+            while let Some(dir) = pending.pop() {
+                let Ok(entries) = dir.entries() else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    seen += 1;
+                    if seen > SWEEP_LIMIT {
+                        return;
+                    }
+                    let name = entry.file_name();
+                    let Ok(kind) = entry.file_type() else {
+                        continue;
+                    };
+                    if kind.is_dir() {
+                        if let Ok(sub) = dir.open_dir(&name) {
+                            pending.push(sub);
+                        }
+                    } else if aside_owner(name.as_bytes()).is_some_and(owner_gone)
+                        && dir.remove_file(&name).is_ok()
+                    {
+                        removed += 1;
+                    }
+                }
+            }
+            if removed > 0 {
+                tracing::info!(
+                    removed,
+                    "removed uploads left unfinished by a stopped server"
+                );
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "cannot sweep unfinished uploads");
+    }
+}
+
 impl DiskStorage {
     /// Opens `root` as a jail. `fsync`: uploads reach the disk before they
     /// are reported done.
+    /// Files that uploads of a stopped server left written aside are
+    /// removed in the background.
     pub fn open(root: &Path, fsync: bool) -> io::Result<DiskStorage> {
         let root = Dir::open_ambient_dir(root, ambient_authority())?;
+        if let Ok(sweeper) = root.try_clone() {
+            sweep_leftovers(sweeper);
+        }
         Ok(DiskStorage { root, fsync })
     }
 
@@ -269,6 +364,14 @@ impl DiskStorage {
 
     fn run(&self, request: &Request) -> io::Result<(Response, Option<OpenedFile>)> {
         let done = |response| Ok((response, None));
+        // An upload in progress (or left by a stopped server) is not there
+        // for clients: not listed, not downloadable, not deletable.
+        if request_paths(request)
+            .iter()
+            .any(|path| path.file_name().is_some_and(|n| aside_owner(n).is_some()))
+        {
+            return Err(io::Error::from(io::ErrorKind::NotFound));
+        }
         match request {
             Request::Stat(path) => done(Response::Metadata(self.stat(path)?)),
             Request::List(path) => {
@@ -372,6 +475,12 @@ impl DiskStorage {
         for entry in dir.entries()? {
             let entry = entry?;
             let name = entry.file_name();
+            if let Some(pid) = aside_owner(name.as_bytes()) {
+                if owner_gone(pid) {
+                    let _ = dir.remove_file(&name);
+                }
+                continue;
+            }
             let Ok(meta) = dir.symlink_metadata(&name) else {
                 continue;
             };
@@ -422,9 +531,7 @@ impl DiskStorage {
                     .file_name()
                     .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
                 let dir = self.root.open_dir(relative(&parent))?;
-                let n = UPLOADS.fetch_add(1, Ordering::Relaxed);
-                let temporary =
-                    PathBuf::from(format!(".ftp-upload.{}.{n}.part", std::process::id()));
+                let temporary = aside_name(UPLOADS.fetch_add(1, Ordering::Relaxed));
                 options.write(true).create_new(true);
                 let file: File = dir.open_with(&temporary, &options)?;
                 Ok(Upload {
@@ -468,6 +575,122 @@ mod tests {
         std::fs::write(dir.path().join("secret"), b"outside").unwrap();
         let storage = DiskStorage::open(&dir.path().join("root"), true).unwrap();
         (dir, storage)
+    }
+
+    /// A pid no process has: the highest the kernel hands out, plus one.
+    fn dead_pid() -> u32 {
+        let max: u32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+            .ok()
+            .and_then(|m| m.trim().parse().ok())
+            .unwrap_or(4_194_304);
+        max + 1
+    }
+
+    fn names(storage: &DiskStorage, dir: &str) -> Vec<Vec<u8>> {
+        let (response, _) = storage.handle(&Request::List(path(dir))).unwrap();
+        let Response::Listing {
+            entries: Some(entries),
+            ..
+        } = response
+        else {
+            panic!("{response:?}")
+        };
+        let mut names: Vec<Vec<u8>> = entries.iter().map(|e| e.name.to_vec()).collect();
+        names.sort();
+        names
+    }
+
+    /// An upload in progress is invisible until it is put in place: not
+    /// listed, not there to download, stat, delete or rename.
+    #[test]
+    fn uploads_in_progress_are_invisible() {
+        let (dir, storage) = setup();
+        let (_, opened) = storage
+            .handle(&Request::OpenWrite {
+                path: path("/a.txt"),
+                mode: WriteMode::Replace,
+            })
+            .unwrap();
+        let Some(OpenedFile::Write(mut upload)) = opened else {
+            panic!()
+        };
+        upload.file().write_all(b"half").unwrap();
+        let on_disk: Vec<String> = std::fs::read_dir(dir.path().join("root"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        let aside = on_disk
+            .iter()
+            .find(|n| n.starts_with(".ftp-upload."))
+            .expect("written aside")
+            .clone();
+        assert_eq!(names(&storage, "/"), [b"a.txt".to_vec()]);
+        let hidden = path(&format!("/{aside}"));
+        for request in [
+            Request::Stat(hidden.clone()),
+            Request::OpenRead {
+                path: hidden.clone(),
+                offset: 0,
+            },
+            Request::Delete(hidden.clone()),
+            Request::Rename {
+                from: hidden.clone(),
+                to: path("/taken"),
+            },
+            Request::Rename {
+                from: path("/a.txt"),
+                to: hidden.clone(),
+            },
+        ] {
+            assert_eq!(
+                storage.handle(&request).err(),
+                Some(StorageError::NotFound),
+                "{request:?}"
+            );
+        }
+        upload.commit().unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join("root/a.txt")).unwrap(),
+            b"half"
+        );
+    }
+
+    /// What a killed server left written aside goes: at start, in the
+    /// background, the whole tree; a listing removes any it meets. An
+    /// upload of this process is never touched.
+    #[test]
+    fn uploads_left_by_a_dead_server_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join("sub/deeper")).unwrap();
+        let dead = dead_pid();
+        let leftovers = [
+            root.join(format!(".ftp-upload.{dead}.0.part")),
+            root.join(format!("sub/deeper/.ftp-upload.{dead}.7.part")),
+        ];
+        for leftover in &leftovers {
+            std::fs::write(leftover, b"partial").unwrap();
+        }
+        let ours = root.join(format!(".ftp-upload.{}.999.part", std::process::id()));
+        std::fs::write(&ours, b"in progress").unwrap();
+        let lookalike = root.join(".ftp-upload.notes.txt");
+        std::fs::write(&lookalike, b"a user's file").unwrap();
+        let storage = DiskStorage::open(&root, false).unwrap();
+        let gone = (0..200).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(25));
+            leftovers.iter().all(|l| !l.exists())
+        });
+        assert!(gone, "{leftovers:?}");
+        assert!(ours.exists() && lookalike.exists());
+        assert_eq!(
+            names(&storage, "/"),
+            [b".ftp-upload.notes.txt".to_vec(), b"sub".to_vec()]
+        );
+        // Left behind later (the sweep is over): the listing removes it.
+        let late = root.join(format!("sub/.ftp-upload.{dead}.8.part"));
+        std::fs::write(&late, b"partial").unwrap();
+        assert_eq!(names(&storage, "/sub"), [b"deeper".to_vec()]);
+        assert!(!late.exists());
     }
 
     #[test]
