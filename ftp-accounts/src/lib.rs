@@ -117,9 +117,18 @@ impl Accounts {
 /// string, as [`hash_password`] writes): found when the configuration is
 /// read, not at the first login.
 pub fn check_hash(hash: &str) -> Result<(), String> {
-    PasswordHash::new(hash)
-        .map(|_| ())
-        .map_err(|error| format!("not a password hash ({error})"))
+    let parsed =
+        PasswordHash::new(hash).map_err(|error| format!("not a password hash ({error})"))?;
+    if !parsed.algorithm.as_str().starts_with("argon2") {
+        return Err(format!(
+            "an {} hash; ftpd --hash-password makes argon2 ones",
+            parsed.algorithm
+        ));
+    }
+    if parsed.salt.is_none() || parsed.hash.is_none() {
+        return Err("a password hash without its salt or hash".into());
+    }
+    Ok(())
 }
 
 /// Hashes a password for a configuration file (argon2id, random salt).
@@ -140,6 +149,8 @@ mod tests {
         assert_eq!(check_hash(&hash_password("pw")), Ok(()));
         assert!(check_hash("plain text").is_err());
         assert!(check_hash("$argon2id$v=19$broken").is_err());
+        assert!(check_hash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ").is_err());
+        assert!(check_hash("$pbkdf2-sha256$i=1000$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo").is_err());
     }
     use ftp_proto::command::Password;
 

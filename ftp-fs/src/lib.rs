@@ -233,7 +233,8 @@ fn request_paths(request: &Request) -> Vec<&VirtualPath> {
         | Request::OpenWrite { path, .. }
         | Request::MakeDir(path)
         | Request::RemoveDir(path)
-        | Request::Delete(path) => vec![path],
+        | Request::Delete(path)
+        | Request::SetModified { path, .. } => vec![path],
         Request::CreateUnique { dir, .. } => vec![dir],
         Request::Rename { from, to } => vec![from, to],
     }
@@ -452,6 +453,11 @@ impl DiskStorage {
                 self.root.remove_dir(relative(path))?;
                 done(Response::Done)
             }
+            Request::SetModified { path, modified } => {
+                let file = self.root.open(relative(path))?.into_std();
+                file.set_times(std::fs::FileTimes::new().set_modified(*modified))?;
+                done(Response::Done)
+            }
             Request::Delete(path) => {
                 if self.root.symlink_metadata(relative(path))?.is_dir() {
                     return Err(io::Error::from(io::ErrorKind::IsADirectory));
@@ -598,6 +604,28 @@ mod tests {
         let mut names: Vec<Vec<u8>> = entries.iter().map(|e| e.name.to_vec()).collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn modification_times_are_set() {
+        let (_dir, storage) = setup();
+        let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
+        storage
+            .handle(&Request::SetModified {
+                path: path("/a.txt"),
+                modified: when,
+            })
+            .unwrap();
+        let (response, _) = storage.handle(&Request::Stat(path("/a.txt"))).unwrap();
+        let Response::Metadata(metadata) = response else {
+            panic!()
+        };
+        assert_eq!(metadata.modified, Some(when));
+        let missing = storage.handle(&Request::SetModified {
+            path: path("/missing"),
+            modified: when,
+        });
+        assert_eq!(missing.err(), Some(StorageError::NotFound));
     }
 
     /// An upload in progress is invisible until it is put in place: not

@@ -168,6 +168,8 @@ verbs! {
     Size = "SIZE",
     /// Modification time (RFC 3659).
     Mdtm = "MDTM",
+    /// Set a file's modification time (draft-somers-ftp-mfxx).
+    Mfmt = "MFMT",
     /// Machine listing of one object (RFC 3659).
     Mlst = "MLST",
     /// Machine listing of a directory (RFC 3659).
@@ -462,6 +464,8 @@ pub enum Command {
     Size(Bytes),
     /// `MDTM <path>`.
     Mdtm(Bytes),
+    /// MFMT: `YYYYMMDDHHMMSS path`, set as one argument.
+    Mfmt(Bytes),
     /// `MLST [<path>]`.
     Mlst(Option<Bytes>),
     /// `MLSD [<path>]`.
@@ -641,6 +645,7 @@ impl Command {
             Command::Opts { .. } => Verb::Opts,
             Command::Size(_) => Verb::Size,
             Command::Mdtm(_) => Verb::Mdtm,
+            Command::Mfmt(_) => Verb::Mfmt,
             Command::Mlst(_) => Verb::Mlst,
             Command::Mlsd(_) => Verb::Mlsd,
             Command::Auth(_) => Verb::Auth,
@@ -688,6 +693,7 @@ impl Command {
             | Command::Site(a)
             | Command::Size(a)
             | Command::Mdtm(a)
+            | Command::Mfmt(a)
             | Command::Adat(a)
             | Command::Mic(a)
             | Command::Conf(a)
@@ -934,6 +940,7 @@ fn parse_argument(verb: Verb, argument: Option<Bytes>) -> Result<Command, Comman
         }
         Verb::Size => Command::Size(required(argument)?),
         Verb::Mdtm => Command::Mdtm(required(argument)?),
+        Verb::Mfmt => Command::Mfmt(required(argument)?),
         Verb::Mlst => Command::Mlst(argument),
         Verb::Mlsd => Command::Mlsd(argument),
         Verb::Auth => {

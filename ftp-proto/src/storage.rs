@@ -119,6 +119,13 @@ pub enum Request {
         /// The new path.
         to: VirtualPath,
     },
+    /// Set a file's modification time (MFMT). Answer: [`Response::Done`].
+    SetModified {
+        /// The file.
+        path: VirtualPath,
+        /// The new modification time.
+        modified: std::time::SystemTime,
+    },
 }
 
 /// A backend's successful answer to a [`Request`].

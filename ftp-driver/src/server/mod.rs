@@ -368,6 +368,7 @@ pub fn log_notice(
                 Change::Rename { from, to } => ("rename", from, Some(to)),
                 Change::MakeDir(path) => ("mkdir", path, None),
                 Change::RemoveDir(path) => ("rmdir", path, None),
+                Change::Modified(path) => ("set modification time", path, None),
             };
             let path = String::from_utf8_lossy(path.as_bytes()).into_owned();
             let to = to.map(|t| String::from_utf8_lossy(t.as_bytes()).into_owned());

@@ -175,6 +175,11 @@ fn examples() -> Vec<(&'static str, Command, &'static str)> {
             C::Mdtm(b("19990929043300 File6")),
             "MDTM 19990929043300 File6",
         ),
+        (
+            "MFMT 20200102030405 a file.txt",
+            C::Mfmt(b("20200102030405 a file.txt")),
+            "MFMT 20200102030405 a file.txt",
+        ),
         ("MLST", C::Mlst(None), "MLST"),
         (
             "MLST report.txt",
@@ -603,7 +608,7 @@ mod properties {
             Just(C::Feat),
             Just(C::Ccc),
         ];
-        let with_path = (0..22usize, path()).prop_map(|(n, p)| match n {
+        let with_path = (0..23usize, path()).prop_map(|(n, p)| match n {
             0 => C::User(p),
             1 => C::Acct(p),
             2 => C::Cwd(p),
@@ -625,6 +630,7 @@ mod properties {
             18 => C::Adat(p),
             19 => C::Mic(p),
             20 => C::Conf(p),
+            21 => C::Mfmt(p),
             _ => C::Enc(p),
         });
         let with_optional_path = (0..7usize, optional_path()).prop_map(|(n, p)| match n {

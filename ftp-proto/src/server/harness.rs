@@ -38,6 +38,9 @@ pub enum Node {
 #[derive(Debug, Clone, Default)]
 pub struct MemoryFs {
     pub nodes: BTreeMap<Vec<u8>, Node>,
+    /// Modification times set by MFMT; others are an hour before the
+    /// wall clock.
+    pub modified: BTreeMap<Vec<u8>, SystemTime>,
     unique_counter: u64,
 }
 
@@ -90,7 +93,12 @@ impl MemoryFs {
         Ok(Metadata {
             kind,
             size,
-            modified: Some(from_unix_seconds(WALL_CLOCK as i64 - 3600)),
+            modified: Some(
+                self.modified
+                    .get(path)
+                    .copied()
+                    .unwrap_or_else(|| from_unix_seconds(WALL_CLOCK as i64 - 3600)),
+            ),
             mode: Some(mode),
             unique: Some(unique),
         })
@@ -181,6 +189,13 @@ impl MemoryFs {
                     Ok(Response::Done)
                 }
                 Some(Node::File(_)) => Err(StorageError::NotADirectory),
+                None => Err(StorageError::NotFound),
+            },
+            Request::SetModified { path, modified } => match self.nodes.get(path.as_bytes()) {
+                Some(_) => {
+                    self.modified.insert(path.as_bytes().to_vec(), *modified);
+                    Ok(Response::Done)
+                }
                 None => Err(StorageError::NotFound),
             },
             Request::Delete(path) => match self.nodes.get(path.as_bytes()) {

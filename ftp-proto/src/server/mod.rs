@@ -305,6 +305,8 @@ pub enum Change {
     MakeDir(crate::path::VirtualPath),
     /// RMD.
     RemoveDir(crate::path::VirtualPath),
+    /// MFMT: a new modification time.
+    Modified(crate::path::VirtualPath),
 }
 
 /// Something that happened, reported by the caller.

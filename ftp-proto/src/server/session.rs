@@ -194,6 +194,16 @@ struct Security {
 
 use crate::hostport::canonical_ip as canonical;
 
+/// `YYYYMMDDHHMMSS[.sss] path`: the time and the path, when the argument
+/// starts with fourteen digits and a space.
+fn split_time_and_path(argument: &[u8]) -> Option<(&[u8], &[u8])> {
+    let at = argument.iter().position(|&b| b == b' ')?;
+    let (time, rest) = argument.split_at(at);
+    let path = rest.get(1..).filter(|p| !p.is_empty())?;
+    let digits = time.split(|&b| b == b'.').next()?;
+    (digits.len() == 14 && digits.iter().all(u8::is_ascii_digit)).then_some((time, path))
+}
+
 /// Reply text never holds CR or LF: they would forge reply lines.
 fn line_safe(text: &[u8]) -> Cow<'_, [u8]> {
     if text.iter().any(|&b| b == b'\r' || b == b'\n') {
@@ -802,9 +812,15 @@ impl Session {
                 }
                 self.with_path(&path, |s, path| s.storage(Request::Stat(path), Then::Size))
             }
+            // `MDTM YYYYMMDDHHMMSS path`, the older form of MFMT that
+            // ncftpput and some mirroring clients send.
+            Command::Mdtm(argument) if split_time_and_path(&argument).is_some() => {
+                self.set_modified(&argument, "MDTM")
+            }
             Command::Mdtm(path) => {
                 self.with_path(&path, |s, path| s.storage(Request::Stat(path), Then::Mdtm))
             }
+            Command::Mfmt(argument) => self.set_modified(&argument, "MFMT"),
             Command::Mkd(path) | Command::Xmkd(path) => self.write_op(&path, |s, path| {
                 let mut text = pathname::quote(path.as_bytes());
                 text.extend_from_slice(b" created");
@@ -1072,6 +1088,7 @@ impl Session {
             b" HOST".to_vec(),
             b" LANG EN*".to_vec(),
             b" MDTM".to_vec(),
+            b" MFMT".to_vec(),
             format!(" MLST {}", self.facts.feat()).into_bytes(),
             b" REST STREAM".to_vec(),
             b" SIZE".to_vec(),
@@ -1508,6 +1525,33 @@ impl Session {
         // the server names the file on its own.
         let base = base.filter(|b| dir.join(b).is_ok());
         self.storage(Request::CreateUnique { dir, base }, Then::CreateUnique);
+    }
+
+    /// MFMT (and two-argument MDTM): sets a file's modification time, so
+    /// that mirroring clients (rclone, lftp `mirror -R`) keep times.
+    fn set_modified(&mut self, argument: &[u8], verb: &'static str) {
+        let Some((time, path)) = split_time_and_path(argument) else {
+            return self.reply(
+                ReplyCode::SYNTAX_ERROR_IN_ARGUMENTS,
+                format!("{verb} needs YYYYMMDDHHMMSS and a path."),
+            );
+        };
+        let Some(modified) = crate::listing::parse::parse_time_val(time) else {
+            return self.reply(ReplyCode::SYNTAX_ERROR_IN_ARGUMENTS, "Bad time value.");
+        };
+        let shown = Bytes::copy_from_slice(path);
+        let time_text = UtcDateTime::from_system_time(modified).time_val();
+        self.write_op(path, |s, path| {
+            // draft-somers-ftp-mfxx: `213 Modify=time; path`.
+            let mut text = format!("Modify={time_text}; ").into_bytes();
+            text.extend_from_slice(&line_safe(&shown));
+            let reply = Reply::new(ReplyCode::FILE_STATUS, Bytes::from(text));
+            let change = Change::Modified(path.clone());
+            s.storage(
+                Request::SetModified { path, modified },
+                Then::Changed(change, reply),
+            );
+        });
     }
 
     fn list(&mut self, kind: ListKind, argument: Option<&[u8]>) {

@@ -295,6 +295,7 @@ impl Pair {
                         }
                     }
                     Request::Stat(_)
+                    | Request::SetModified { .. }
                     | Request::List(_)
                     | Request::MakeDir(_)
                     | Request::RemoveDir(_)

@@ -1178,6 +1178,52 @@ fn nlst_and_list_with_wildcards() {
     assert_eq!(reply, "501 Wildcard pattern too long.\r\n");
 }
 
+/// MFMT (and the older two-argument MDTM) set a file's modification
+/// time, which MDTM and MLST then report; FEAT lists it; it needs write
+/// permission and a well-formed time.
+#[test]
+fn mfmt_sets_the_modification_time() {
+    let mut h = Harness::logged_in();
+    let feat = h.exchange("FEAT\r\n");
+    assert!(feat.contains(" MFMT\r\n"), "{feat}");
+    check(
+        &mut h,
+        "MFMT 20200102030405 readme\r\n",
+        "213 Modify=20200102030405; readme\r\n",
+    );
+    check(&mut h, "MDTM readme\r\n", "213 20200102030405\r\n");
+    check(
+        &mut h,
+        "MDTM 20210102030405 readme\r\n",
+        "213 Modify=20210102030405; readme\r\n",
+    );
+    check(&mut h, "MDTM readme\r\n", "213 20210102030405\r\n");
+    check(
+        &mut h,
+        "MFMT 2020010203 readme\r\n",
+        "501 MFMT needs YYYYMMDDHHMMSS and a path.\r\n",
+    );
+    check(
+        &mut h,
+        "MFMT 20201302030405 readme\r\n",
+        "501 Bad time value.\r\n",
+    );
+    check(
+        &mut h,
+        "MFMT 20200102030405 missing\r\n",
+        "550 No such file or directory.\r\n",
+    );
+    let mut anonymous = Harness::new(ServerConfig {
+        allow_anonymous: true,
+        ..ServerConfig::default()
+    });
+    anonymous.output();
+    anonymous.input("USER anonymous\r\nPASS guest\r\n");
+    anonymous.output();
+    let refused = anonymous.exchange("MFMT 20200102030405 readme\r\n");
+    assert!(refused.starts_with("550 "), "{refused}");
+}
+
 /// `LIST -R` is refused, not served as one directory; other flags are
 /// read and dropped as before.
 #[test]
@@ -1642,7 +1688,7 @@ fn feat_lists_the_extensions() {
     check(
         &mut h,
         "FEAT\r\n",
-        "211-Extensions supported:\r\n EPRT\r\n EPSV\r\n HOST\r\n LANG EN*\r\n MDTM\r\n MLST type*;size*;modify*;perm*;unique*;UNIX.mode*;\r\n REST STREAM\r\n SIZE\r\n TVFS\r\n UTF8\r\n211 End\r\n",
+        "211-Extensions supported:\r\n EPRT\r\n EPSV\r\n HOST\r\n LANG EN*\r\n MDTM\r\n MFMT\r\n MLST type*;size*;modify*;perm*;unique*;UNIX.mode*;\r\n REST STREAM\r\n SIZE\r\n TVFS\r\n UTF8\r\n211 End\r\n",
     );
 }
 
