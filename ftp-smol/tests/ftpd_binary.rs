@@ -129,7 +129,8 @@ fn users_and_ctrl_c() {
 fn configuration_errors_exit_2_before_listening() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no such dir");
-    let cases: [&[&str]; 3] = [
+    let cases: [&[&str]; 4] = [
+        &["--listen", "127.0.0.1:0", "--run-as", "no-such-user-here"],
         &["--listen", "127.0.0.1:0", "--max-sessions", "0"],
         &[
             "--listen",
@@ -152,4 +153,69 @@ fn configuration_errors_exit_2_before_listening() {
         assert!(stderr.starts_with("ftpd: "), "{stderr}");
         assert!(!stderr.contains("listening"), "{stderr}");
     }
+}
+
+/// Started as root with `--run-as daemon`: it listens, then every thread
+/// runs as daemon (real, effective and saved ids), and the files it
+/// writes are daemon's. The test suite runs as root (scripts/test.sh).
+#[test]
+fn run_as_drops_root_after_listening() {
+    let daemon = Command::new("id").args(["-u", "daemon"]).output().unwrap();
+    let uid = String::from_utf8_lossy(&daemon.stdout).trim().to_string();
+    assert!(!uid.is_empty(), "no daemon user");
+    let me = Command::new("id").arg("-u").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&me.stdout).trim(),
+        "0",
+        "this test needs root, as scripts/test.sh runs"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    for path in [dir.path(), &root] {
+        let status = Command::new("chmod").arg("777").arg(path).status().unwrap();
+        assert!(status.success());
+    }
+    let server = start(
+        &root,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--root",
+            ".",
+            "--user",
+            "bob:pw",
+            "--run-as",
+            "daemon",
+            "--no-fsync",
+        ],
+    );
+    let pid = server.child.id();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uids = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    let ids: Vec<&str> = uids.split_whitespace().skip(1).collect();
+    assert_eq!(ids, [uid.as_str(); 4], "{uids}");
+    // Every thread, not only the main one.
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let task = task.unwrap().path();
+        let status = std::fs::read_to_string(task.join("status")).unwrap();
+        let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+        assert!(
+            line.split_whitespace().skip(1).all(|id| id == uid),
+            "{line}"
+        );
+    }
+    let url = format!("ftp://bob:pw@{}/up.txt", server.address);
+    let upload = Command::new("curl")
+        .args(["-sS", "--max-time", "30", "-T", "-", &url])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut upload = upload;
+    std::io::Write::write_all(upload.stdin.as_mut().unwrap(), b"owned\n").unwrap();
+    drop(upload.stdin.take());
+    assert!(upload.wait().unwrap().success());
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::metadata(root.join("up.txt")).unwrap().uid();
+    assert_eq!(owner.to_string(), uid);
 }

@@ -103,6 +103,10 @@ struct Cli {
     /// Log lines as `text` (the default) or `json` (one object per line).
     #[arg(long, value_name = "FORMAT")]
     log_format: Option<LogFormat>,
+    /// Started as root (to listen on port 21 or 990): switch to USER and
+    /// its groups once listening, before any session starts.
+    #[arg(long, value_name = "USER")]
+    run_as: Option<String>,
     /// More logging: -v for every command, -vv for every reply.
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -412,6 +416,31 @@ fn access_policy(settings: &Settings, read_only: bool) -> String {
     who.join(" and ")
 }
 
+/// Switches the whole process (every thread) to `name`'s user and groups,
+/// for good: after binding the listeners, before any session.
+fn drop_privileges(name: &str) -> Result<(), String> {
+    use nix::unistd::{Uid, User, getgrouplist, setgid, setgroups, setuid};
+    let user = User::from_name(name)
+        .map_err(|e| format!("--run-as {name:?}: {e}"))?
+        .ok_or_else(|| format!("--run-as {name:?}: no such user"))?;
+    if !Uid::effective().is_root() {
+        return Err(format!(
+            "--run-as {name:?}: only a server started as root can switch users"
+        ));
+    }
+    let c_name = std::ffi::CString::new(name).map_err(|e| format!("--run-as {name:?}: {e}"))?;
+    let groups =
+        getgrouplist(&c_name, user.gid).map_err(|e| format!("--run-as {name:?}: groups: {e}"))?;
+    setgroups(&groups).map_err(|e| format!("--run-as {name:?}: setgroups: {e}"))?;
+    setgid(user.gid).map_err(|e| format!("--run-as {name:?}: setgid: {e}"))?;
+    setuid(user.uid).map_err(|e| format!("--run-as {name:?}: setuid: {e}"))?;
+    if user.uid.is_root() || setuid(Uid::from_raw(0)).is_err() {
+        Ok(())
+    } else {
+        Err(format!("--run-as {name:?}: root could be regained"))
+    }
+}
+
 /// A served root must be a directory the server can read: said at start,
 /// with its path, not at the first login.
 fn check_root(root: &std::path::Path) -> Result<(), String> {
@@ -504,6 +533,20 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
+    }
+    match &cli.run_as {
+        Some(user) => {
+            if let Err(message) = drop_privileges(user) {
+                eprintln!("ftpd: {message}");
+                return ExitCode::from(2);
+            }
+            tracing::info!(user = %user, "running as this user from now on");
+        }
+        None if nix::unistd::Uid::effective().is_root() => tracing::warn!(
+            "running as root: sessions read and write files as root; \
+             --run-as USER switches to USER once listening"
+        ),
+        None => {}
     }
     eprintln!(
         "ftpd: serving {} to {}",
