@@ -37,6 +37,10 @@ pub struct ServerConfig {
     pub max_login_delay: Duration,
     /// Failed logins after which the session is closed with 421.
     pub max_login_failures: u32,
+    /// Close a connection that has not logged in this long after it came
+    /// (or after its login ended) with 421: without it, connections that
+    /// never log in hold session slots for the whole idle timeout.
+    pub login_timeout: Duration,
     /// Longest command line accepted (500 beyond it).
     pub max_line: usize,
     /// Most bytes of unread input a session holds; past that it closes with
@@ -77,6 +81,7 @@ impl Default for ServerConfig {
             login_delay: Duration::from_secs(1),
             max_login_delay: Duration::from_secs(5),
             max_login_failures: 3,
+            login_timeout: Duration::from_secs(60),
             max_line: crate::line::DEFAULT_MAX_LINE,
             max_buffered_input: 64 * 1024,
             notices: false,

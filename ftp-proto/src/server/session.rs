@@ -161,6 +161,10 @@ pub struct Session {
     waiting: Waiting,
     next_id: u64,
     idle_deadline: Timestamp,
+    /// When a session that has not logged in is closed.
+    login_deadline: Timestamp,
+    /// The time of the last input, event or timeout.
+    now: Timestamp,
     closed: bool,
     notices: VecDeque<Notice>,
     security: Security,
@@ -264,6 +268,8 @@ impl Session {
         let mut session = Session {
             lines: LineDecoder::new(config.max_line),
             idle_deadline: now + config.idle_timeout,
+            login_deadline: now + config.login_timeout,
+            now,
             config,
             peer,
             local,
@@ -339,6 +345,7 @@ impl Session {
         if self.closed {
             return;
         }
+        self.now = now;
         #[cfg(feature = "tls")]
         if self.tls.is_some() {
             return self.handle_protected_input(bytes, now);
@@ -405,6 +412,7 @@ impl Session {
         if self.closed {
             return;
         }
+        self.now = now;
         match event {
             Event::Authenticated { id, result } => self.on_authenticated(id, result, now),
             Event::Storage { id, result } => self.on_storage(id, result, now),
@@ -425,6 +433,7 @@ impl Session {
         if self.closed {
             return;
         }
+        self.now = now;
         if let Waiting::LoginDelay { until, close } = self.waiting
             && now >= until
         {
@@ -447,6 +456,11 @@ impl Session {
         }
         if self.idle_timer_applies() && now >= self.idle_deadline {
             self.reply(ReplyCode::SERVICE_NOT_AVAILABLE, "Timeout.");
+            self.close();
+            return;
+        }
+        if self.logged_in().is_none() && now >= self.login_deadline {
+            self.reply(ReplyCode::SERVICE_NOT_AVAILABLE, "Login timed out.");
             self.close();
             return;
         }
@@ -508,6 +522,9 @@ impl Session {
         }
         if self.idle_timer_applies() {
             consider(self.idle_deadline);
+        }
+        if self.logged_in().is_none() {
+            consider(self.login_deadline);
         }
         earliest
     }
@@ -1040,6 +1057,7 @@ impl Session {
     fn log_out(&mut self) {
         if let Login::LoggedIn { .. } = self.login {
             self.push(Action::Logout);
+            self.login_deadline = self.now + self.config.login_timeout;
         }
         self.login = Login::NeedUser;
     }

@@ -103,6 +103,19 @@ struct Cli {
     /// Log lines as `text` (the default) or `json` (one object per line).
     #[arg(long, value_name = "FORMAT")]
     log_format: Option<LogFormat>,
+    /// Close connections that have not logged in after SECS. [default: 60]
+    #[arg(long, value_name = "SECS")]
+    login_timeout: Option<u64>,
+    /// Failed logins before the connection is closed. [default: 3]
+    #[arg(long, value_name = "N")]
+    max_login_failures: Option<u32>,
+    /// Seconds before answering a failed login; doubled for each further
+    /// failure, up to --max-login-delay. [default: 1]
+    #[arg(long, value_name = "SECS")]
+    login_delay: Option<u64>,
+    /// The most a failed login's answer is delayed. [default: 5]
+    #[arg(long, value_name = "SECS")]
+    max_login_delay: Option<u64>,
     /// Started as root (to listen on port 21 or 990): switch to USER and
     /// its groups once listening, before any session starts.
     #[arg(long, value_name = "USER")]
@@ -152,6 +165,10 @@ struct ConfigFile {
     xferlog: Option<PathBuf>,
     log_file: Option<PathBuf>,
     log_format: Option<LogFormat>,
+    login_timeout: Option<u64>,
+    max_login_failures: Option<u32>,
+    login_delay: Option<u64>,
+    max_login_delay: Option<u64>,
     #[serde(default)]
     users: Vec<ConfigUser>,
 }
@@ -280,6 +297,31 @@ fn settings(cli: &Cli) -> Result<(Settings, Listen, bool, Logging), String> {
     }
     if let Some(banner) = file.banner {
         engine.banner = banner;
+    }
+    if let Some(secs) = cli.login_timeout.or(file.login_timeout) {
+        if secs == 0 {
+            return Err("login_timeout = 0: nobody could log in".into());
+        }
+        engine.login_timeout = Duration::from_secs(secs);
+    }
+    if let Some(failures) = cli.max_login_failures.or(file.max_login_failures) {
+        if failures == 0 {
+            return Err("max_login_failures = 0: nobody could log in".into());
+        }
+        engine.max_login_failures = failures;
+    }
+    if let Some(secs) = cli.login_delay.or(file.login_delay) {
+        engine.login_delay = Duration::from_secs(secs);
+    }
+    if let Some(secs) = cli.max_login_delay.or(file.max_login_delay) {
+        engine.max_login_delay = Duration::from_secs(secs);
+    }
+    if engine.max_login_delay < engine.login_delay {
+        return Err(format!(
+            "max_login_delay = {} is below login_delay = {}",
+            engine.max_login_delay.as_secs(),
+            engine.login_delay.as_secs()
+        ));
     }
     let tls_files = match (
         cli.tls_cert.clone().or(file.tls_cert),
@@ -696,6 +738,27 @@ mod tests {
             assert!(message.contains(expected), "{args:?}: {message}");
         }
         assert!(settings_err(&["ftpd", "--root", missing]).contains(missing));
+        assert!(settings_err(&["ftpd", "--login-timeout", "0"]).contains("login_timeout = 0"));
+        assert!(
+            settings_err(&["ftpd", "--login-delay", "9", "--max-login-delay", "2"])
+                .contains("max_login_delay = 2")
+        );
+        let cli = Cli::parse_from([
+            "ftpd",
+            "--login-timeout",
+            "20",
+            "--max-login-failures",
+            "5",
+            "--login-delay",
+            "2",
+            "--max-login-delay",
+            "10",
+        ]);
+        let engine = settings(&cli).unwrap().0.engine;
+        assert_eq!(engine.login_timeout, Duration::from_secs(20));
+        assert_eq!(engine.max_login_failures, 5);
+        assert_eq!(engine.login_delay, Duration::from_secs(2));
+        assert_eq!(engine.max_login_delay, Duration::from_secs(10));
         // Both anonymous flags at once: refused by the command line itself.
         assert!(Cli::try_parse_from(["ftpd", "--anonymous", "--no-anonymous"]).is_err());
 

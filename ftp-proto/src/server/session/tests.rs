@@ -1848,6 +1848,44 @@ fn idle_timeout_closes_with_421_but_not_during_transfers() {
     assert!(h.closed);
 }
 
+/// A connection that never logs in is closed after the login timeout,
+/// long before the idle timeout would; the clock restarts when a login
+/// ends (REIN), and a logged-in session is not subject to it.
+#[test]
+fn connections_that_never_log_in_are_closed() {
+    let mut h = Harness::new(ServerConfig {
+        login_timeout: Duration::from_secs(30),
+        ..ServerConfig::default()
+    });
+    h.output();
+    h.advance(Duration::from_secs(20));
+    check(
+        &mut h,
+        "USER alice\r\n",
+        "331 Please specify the password.\r\n",
+    );
+    h.advance(Duration::from_secs(9));
+    assert_eq!(h.output(), "");
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.output(), "421 Login timed out.\r\n");
+    assert!(h.closed);
+
+    let mut h = Harness::new(ServerConfig {
+        login_timeout: Duration::from_secs(30),
+        ..ServerConfig::default()
+    });
+    h.output();
+    h.input("USER alice\r\nPASS secret\r\n");
+    h.output();
+    h.advance(Duration::from_secs(100));
+    check(&mut h, "NOOP\r\n", "200 NOOP ok.\r\n");
+    check(&mut h, "REIN\r\n", "220 Service ready for new user.\r\n");
+    h.advance(Duration::from_secs(29));
+    assert_eq!(h.output(), "");
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.output(), "421 Login timed out.\r\n");
+}
+
 /// A timeout too large for any clock ("never") saturates instead of
 /// overflowing the deadline arithmetic.
 #[test]
@@ -1855,6 +1893,7 @@ fn unbounded_timeouts_never_expire() {
     let mut h = Harness::new(ServerConfig {
         idle_timeout: Duration::MAX,
         data_connection_timeout: Duration::MAX,
+        login_timeout: Duration::MAX,
         ..ServerConfig::default()
     });
     assert_eq!(h.output(), "220 FTP server ready.\r\n");
