@@ -234,7 +234,8 @@ fn request_paths(request: &Request) -> Vec<&VirtualPath> {
         | Request::MakeDir(path)
         | Request::RemoveDir(path)
         | Request::Delete(path)
-        | Request::SetModified { path, .. } => vec![path],
+        | Request::SetModified { path, .. }
+        | Request::SetMode { path, .. } => vec![path],
         Request::CreateUnique { dir, .. } => vec![dir],
         Request::Rename { from, to } => vec![from, to],
     }
@@ -453,6 +454,15 @@ impl DiskStorage {
                 self.root.remove_dir(relative(path))?;
                 done(Response::Done)
             }
+            Request::SetMode { path, mode } => {
+                use std::os::unix::fs::PermissionsExt;
+                let permissions = std::fs::Permissions::from_mode(mode & 0o777);
+                self.root.set_permissions(
+                    relative(path),
+                    cap_std::fs::Permissions::from_std(permissions),
+                )?;
+                done(Response::Done)
+            }
             Request::SetModified { path, modified } => {
                 let file = self.root.open(relative(path))?.into_std();
                 file.set_times(std::fs::FileTimes::new().set_modified(*modified))?;
@@ -604,6 +614,23 @@ mod tests {
         let mut names: Vec<Vec<u8>> = entries.iter().map(|e| e.name.to_vec()).collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn modes_are_set() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, storage) = setup();
+        storage
+            .handle(&Request::SetMode {
+                path: path("/a.txt"),
+                mode: 0o640,
+            })
+            .unwrap();
+        let mode = std::fs::metadata(dir.path().join("root/a.txt"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o7777, 0o640);
     }
 
     #[test]

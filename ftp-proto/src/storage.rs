@@ -119,6 +119,14 @@ pub enum Request {
         /// The new path.
         to: VirtualPath,
     },
+    /// Set a file's or directory's permission bits (SITE CHMOD), at most
+    /// `0o777`. Answer: [`Response::Done`].
+    SetMode {
+        /// The file or directory.
+        path: VirtualPath,
+        /// The new permission bits.
+        mode: u32,
+    },
     /// Set a file's modification time (MFMT). Answer: [`Response::Done`].
     SetModified {
         /// The file.

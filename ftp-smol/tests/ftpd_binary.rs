@@ -219,3 +219,43 @@ fn run_as_drops_root_after_listening() {
     let owner = std::fs::metadata(root.join("up.txt")).unwrap().uid();
     assert_eq!(owner.to_string(), uid);
 }
+
+/// `--umask 077`: what sessions create is private to the server's user.
+#[test]
+fn umask_applies_to_created_files_and_directories() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(
+        dir.path(),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--root",
+            ".",
+            "--user",
+            "bob:pw",
+            "--umask",
+            "077",
+            "--no-fsync",
+        ],
+    );
+    let url = format!("ftp://bob:pw@{}/", server.address);
+    let mut upload = Command::new("curl")
+        .args(["-sS", "--max-time", "30", "-Q", "MKD made", "-T", "-"])
+        .arg(format!("{url}up.txt"))
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(upload.stdin.as_mut().unwrap(), b"private\n").unwrap();
+    drop(upload.stdin.take());
+    assert!(upload.wait().unwrap().success());
+    let mode = |name: &str| {
+        std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("up.txt"), 0o600);
+    assert_eq!(mode("made"), 0o700);
+}

@@ -455,7 +455,60 @@ fn wget_large_file(kind: ServerKind) {
     assert_eq!(sha256(&f.local("large-got.bin")), expected);
 }
 
+/// lftp `mirror -R` keeps modes (SITE CHMOD) and modification times
+/// (MFMT) of what it uploads: a script stays executable, and a second
+/// `mirror -R --only-newer` finds nothing to send.
+fn lftp_mirror_keeps_modes_and_times(kind: ServerKind) {
+    use std::os::unix::fs::PermissionsExt;
+    let f = fixture(kind, false);
+    let tree = f.local("tree");
+    std::fs::create_dir_all(tree.join("bin")).unwrap();
+    std::fs::write(tree.join("bin/run.sh"), b"#!/bin/sh\necho hi\n").unwrap();
+    std::fs::write(tree.join("notes.txt"), b"notes\n").unwrap();
+    std::fs::set_permissions(
+        tree.join("bin/run.sh"),
+        std::fs::Permissions::from_mode(0o750),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        tree.join("notes.txt"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_500_000_000);
+    for file in ["bin/run.sh", "notes.txt"] {
+        std::fs::File::options()
+            .write(true)
+            .open(tree.join(file))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    let (_, sent) = lftp_logged(&f, "", "mirror -R tree mirrored");
+    let uploaded = f.server.root().join("mirrored");
+    let mode = |file: &str| {
+        std::fs::metadata(uploaded.join(file))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("bin/run.sh"), 0o750, "{sent}");
+    assert_eq!(mode("notes.txt"), 0o640, "{sent}");
+    let modified = std::fs::metadata(uploaded.join("notes.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(modified, old, "{sent}");
+    let (out, again) = lftp_logged(&f, "", "mirror -R --only-newer tree mirrored");
+    assert!(
+        !again.contains("STOR "),
+        "nothing to send again: {out}{again}"
+    );
+}
+
 on_both_servers!(
+    lftp_mirror_keeps_modes_and_times,
     ftplib_sessions_in_every_mode,
     ftplib_abort_mid_download_and_go_on,
     path_escapes_are_refused,

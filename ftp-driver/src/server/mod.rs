@@ -369,6 +369,7 @@ pub fn log_notice(
                 Change::MakeDir(path) => ("mkdir", path, None),
                 Change::RemoveDir(path) => ("rmdir", path, None),
                 Change::Modified(path) => ("set modification time", path, None),
+                Change::Mode(path, _) => ("chmod", path, None),
             };
             let path = String::from_utf8_lossy(path.as_bytes()).into_owned();
             let to = to.map(|t| String::from_utf8_lossy(t.as_bytes()).into_owned());

@@ -191,6 +191,10 @@ impl MemoryFs {
                 Some(Node::File(_)) => Err(StorageError::NotADirectory),
                 None => Err(StorageError::NotFound),
             },
+            Request::SetMode { path, .. } => match self.nodes.get(path.as_bytes()) {
+                Some(_) => Ok(Response::Done),
+                None => Err(StorageError::NotFound),
+            },
             Request::SetModified { path, modified } => match self.nodes.get(path.as_bytes()) {
                 Some(_) => {
                     self.modified.insert(path.as_bytes().to_vec(), *modified);

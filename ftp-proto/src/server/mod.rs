@@ -307,6 +307,8 @@ pub enum Change {
     RemoveDir(crate::path::VirtualPath),
     /// MFMT: a new modification time.
     Modified(crate::path::VirtualPath),
+    /// SITE CHMOD: new permission bits.
+    Mode(crate::path::VirtualPath, u32),
 }
 
 /// Something that happened, reported by the caller.

@@ -884,7 +884,10 @@ impl Session {
             Command::Site(argument) => {
                 let word = argument.split(|&b| b == b' ').next().unwrap_or_default();
                 if word.eq_ignore_ascii_case(b"HELP") {
-                    self.reply(ReplyCode::HELP_MESSAGE, "No SITE commands are available.");
+                    self.reply(ReplyCode::HELP_MESSAGE, "SITE CHMOD mode path.");
+                } else if word.eq_ignore_ascii_case(b"CHMOD") {
+                    let rest = argument.get(word.len() + 1..).unwrap_or_default();
+                    self.site_chmod(rest);
                 } else {
                     self.reply(
                         ReplyCode::PARAMETER_NOT_IMPLEMENTED,
@@ -1543,6 +1546,39 @@ impl Session {
         // the server names the file on its own.
         let base = base.filter(|b| dir.join(b).is_ok());
         self.storage(Request::CreateUnique { dir, base }, Then::CreateUnique);
+    }
+
+    /// SITE CHMOD: permission bits (octal, at most 777: no set-id or
+    /// sticky bits), as mirroring clients (lftp `mirror -R`) send them to
+    /// keep modes.
+    fn site_chmod(&mut self, argument: &[u8]) {
+        let Some(at) = argument.iter().position(|&b| b == b' ') else {
+            return self.reply(
+                ReplyCode::SYNTAX_ERROR_IN_ARGUMENTS,
+                "SITE CHMOD needs a mode and a path.",
+            );
+        };
+        let (digits, path) = argument.split_at(at);
+        let path = path.get(1..).unwrap_or_default();
+        let mode = std::str::from_utf8(digits)
+            .ok()
+            .filter(|d| !d.is_empty() && d.len() <= 4)
+            .and_then(|d| u32::from_str_radix(d, 8).ok())
+            .filter(|&m| m <= 0o777);
+        let (Some(mode), false) = (mode, path.is_empty()) else {
+            return self.reply(
+                ReplyCode::SYNTAX_ERROR_IN_ARGUMENTS,
+                "SITE CHMOD needs an octal mode up to 777 and a path.",
+            );
+        };
+        self.write_op(path, |s, path| {
+            let reply = Reply::new(ReplyCode::COMMAND_OK, "SITE CHMOD command ok.");
+            let change = Change::Mode(path.clone(), mode);
+            s.storage(
+                Request::SetMode { path, mode },
+                Then::Changed(change, reply),
+            );
+        });
     }
 
     /// MFMT (and two-argument MDTM): sets a file's modification time, so

@@ -103,6 +103,11 @@ struct Cli {
     /// Log lines as `text` (the default) or `json` (one object per line).
     #[arg(long, value_name = "FORMAT")]
     log_format: Option<LogFormat>,
+    /// Permission bits taken away from created files and directories,
+    /// in octal (027: nothing for others). [default: the umask ftpd was
+    /// started with]
+    #[arg(long, value_name = "OCTAL")]
+    umask: Option<String>,
     /// Close connections that have not logged in after SECS. [default: 60]
     #[arg(long, value_name = "SECS")]
     login_timeout: Option<u64>,
@@ -135,9 +140,12 @@ enum LogFormat {
     Json,
 }
 
-/// Where the log goes, and how.
+/// What applies to the whole process: where the log goes and how, and
+/// the umask.
 #[derive(Debug, Clone)]
 struct Logging {
+    /// Bits taken from the modes of created files (the process's umask).
+    umask: Option<u32>,
     file: Option<PathBuf>,
     format: LogFormat,
 }
@@ -169,6 +177,7 @@ struct ConfigFile {
     max_login_failures: Option<u32>,
     login_delay: Option<u64>,
     max_login_delay: Option<u64>,
+    umask: Option<String>,
     #[serde(default)]
     users: Vec<ConfigUser>,
 }
@@ -208,6 +217,14 @@ fn parse_port_range(text: &str) -> Result<std::ops::RangeInclusive<u16>, String>
 struct Listen {
     plain: Vec<SocketAddr>,
     implicit: Vec<SocketAddr>,
+}
+
+/// `--umask`: octal, at most 777.
+fn parse_umask(text: &str) -> Result<u32, String> {
+    u32::from_str_radix(text, 8)
+        .ok()
+        .filter(|&m| m <= 0o777)
+        .ok_or_else(|| format!("umask {text:?}: expected octal digits up to 777, such as 022"))
 }
 
 fn settings(cli: &Cli) -> Result<(Settings, Listen, bool, Logging), String> {
@@ -379,7 +396,12 @@ fn settings(cli: &Cli) -> Result<(Settings, Listen, bool, Logging), String> {
         }
         None => None,
     };
+    let umask = match cli.umask.clone().or(file.umask) {
+        Some(text) => Some(parse_umask(&text)?),
+        None => None,
+    };
     let logging = Logging {
+        umask,
         file: cli.log_file.clone().or(file.log_file),
         format: cli
             .log_format
@@ -564,6 +586,11 @@ fn main() -> ExitCode {
     if let Err(message) = init_logging(&cli, &logging) {
         eprintln!("ftpd: {message}");
         return ExitCode::from(2);
+    }
+    if let Some(umask) = logging.umask {
+        // The process's umask: every file and directory sessions create.
+        let bits = nix::sys::stat::Mode::from_bits_truncate(umask as nix::libc::mode_t);
+        nix::sys::stat::umask(bits);
     }
     let mut listeners = Vec::new();
     let plain = listen.plain.iter().map(|a| (a, false));

@@ -296,6 +296,7 @@ impl Pair {
                     }
                     Request::Stat(_)
                     | Request::SetModified { .. }
+                    | Request::SetMode { .. }
                     | Request::List(_)
                     | Request::MakeDir(_)
                     | Request::RemoveDir(_)

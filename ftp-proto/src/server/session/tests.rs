@@ -1178,6 +1178,40 @@ fn nlst_and_list_with_wildcards() {
     assert_eq!(reply, "501 Wildcard pattern too long.\r\n");
 }
 
+/// SITE CHMOD sets permission bits (octal, up to 777), for users who may
+/// write; anything else is 501 and nothing is asked of the storage.
+#[test]
+fn site_chmod_sets_modes() {
+    let mut h = Harness::logged_in();
+    check(
+        &mut h,
+        "SITE CHMOD 755 readme\r\n",
+        "200 SITE CHMOD command ok.\r\n",
+    );
+    assert!(h.actions.iter().any(|a| matches!(
+        a,
+        Action::Storage {
+            request: crate::storage::Request::SetMode { mode: 0o755, .. },
+            ..
+        }
+    )));
+    for bad in [
+        "SITE CHMOD 4755 readme",
+        "SITE CHMOD 9 readme",
+        "SITE CHMOD 755",
+        "SITE CHMOD rwx readme",
+    ] {
+        let reply = h.exchange(&format!("{bad}\r\n"));
+        assert!(reply.starts_with("501 "), "{bad}: {reply}");
+    }
+    check(
+        &mut h,
+        "SITE CHMOD 644 missing\r\n",
+        "550 No such file or directory.\r\n",
+    );
+    check(&mut h, "SITE HELP\r\n", "214 SITE CHMOD mode path.\r\n");
+}
+
 /// MFMT (and the older two-argument MDTM) set a file's modification
 /// time, which MDTM and MLST then report; FEAT lists it; it needs write
 /// permission and a well-formed time.
