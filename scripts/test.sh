@@ -25,7 +25,7 @@ step "test peers"
 # Real FTP clients the interop tests run against our server, and
 # fail2ban-regex, which checks the shipped fail2ban filter on a real log.
 missing=()
-for tool in curl lftp wget python3; do
+for tool in curl lftp wget python3 tnftp inetutils-ftp rclone; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 command -v fail2ban-regex >/dev/null || missing+=(fail2ban)

@@ -19,6 +19,9 @@ use std::time::Duration;
 pub const USER: &str = "alice";
 /// Her password.
 pub const PASSWORD: &str = "s3cret pw";
+/// A second read-write user, whose password has no space, for clients
+/// that read credentials from a command line (tnftp, inetutils-ftp).
+pub const PLAIN_USER: (&str, &str) = ("bob", "b0bpass");
 
 /// Which of our two servers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +157,14 @@ impl TestServer {
             USER,
             Account {
                 secret: Secret::Plain(PASSWORD.into()),
+                permissions: Permissions::ReadWrite,
+                root: None,
+            },
+        );
+        accounts.insert(
+            PLAIN_USER.0,
+            Account {
+                secret: Secret::Plain(PLAIN_USER.1.into()),
                 permissions: Permissions::ReadWrite,
                 root: None,
             },

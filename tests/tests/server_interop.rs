@@ -507,7 +507,105 @@ fn lftp_mirror_keeps_modes_and_times(kind: ServerKind) {
     );
 }
 
+/// tnftp and inetutils-ftp `mget` and `mdelete` send `NLST *.txt`: the
+/// matching files come down, the matching ones go, the rest stay.
+fn mget_and_mdelete_with_wildcards(kind: ServerKind) {
+    for client in ["tnftp", "inetutils-ftp"] {
+        let f = fixture(kind, false);
+        f.server.put("logs/a.txt", b"a\n");
+        f.server.put("logs/b.txt", b"b\n");
+        f.server.put("logs/old.gz", b"gz");
+        f.server.put("logs/keep.log", b"keep");
+        let (user, password) = PLAIN_USER;
+        let script = format!(
+            "user {user} {password}\nbinary\npassive\ncd logs\nmget *.txt\nmdelete *.gz\nbye\n"
+        );
+        let mut command = Command::new(peer(client));
+        command.args(["-n", "-i"]);
+        if client == "inetutils-ftp" {
+            command.arg("-p");
+        }
+        let output = command
+            .arg(f.server.address.ip().to_string())
+            .arg(f.server.address.port().to_string())
+            .current_dir(f.work.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(script.as_bytes())?;
+                child.wait_with_output()
+            })
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            std::fs::read(f.local("a.txt")).ok(),
+            Some(b"a\n".to_vec()),
+            "{client}: {said}"
+        );
+        assert_eq!(
+            std::fs::read(f.local("b.txt")).ok(),
+            Some(b"b\n".to_vec()),
+            "{client}: {said}"
+        );
+        assert!(!f.local("keep.log").exists(), "{client}: {said}");
+        assert!(!f.server.exists("logs/old.gz"), "{client}: {said}");
+        assert!(
+            f.server.exists("logs/keep.log") && f.server.exists("logs/a.txt"),
+            "{client}"
+        );
+    }
+}
+
+/// rclone: `copy` then `lsjson` shows the local modification times, which
+/// it sets with MFMT (it compares by size only when a server has none).
+fn rclone_keeps_modification_times(kind: ServerKind) {
+    let f = fixture(kind, false);
+    let tree = f.local("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("one.txt"), b"one").unwrap();
+    let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(tree.join("one.txt"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let (user, password) = PLAIN_USER;
+    let obscured = run(Command::new(peer("rclone")).args(["obscure", password]));
+    let obscured = String::from_utf8_lossy(&obscured.stdout).trim().to_string();
+    let remote = format!(
+        ":ftp,host={},port={},user={user},pass={obscured}:copied",
+        f.server.address.ip(),
+        f.server.address.port()
+    );
+    let home = f.work.path().to_str().unwrap().to_string();
+    run(Command::new(peer("rclone"))
+        .args(["copy", tree.to_str().unwrap(), &remote])
+        .env("HOME", &home)
+        .env("RCLONE_CONFIG", "/dev/null"));
+    let on_disk = std::fs::metadata(f.server.root().join("copied/one.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(on_disk, old);
+    let listed = run(Command::new(peer("rclone"))
+        .args(["lsjson", &remote])
+        .env("HOME", &home)
+        .env("RCLONE_CONFIG", "/dev/null"));
+    let json = String::from_utf8_lossy(&listed.stdout);
+    assert!(json.contains("\"ModTime\":\"2020-09-13T12:26:40"), "{json}");
+}
+
 on_both_servers!(
+    mget_and_mdelete_with_wildcards,
+    rclone_keeps_modification_times,
     lftp_mirror_keeps_modes_and_times,
     ftplib_sessions_in_every_mode,
     ftplib_abort_mid_download_and_go_on,
