@@ -1748,7 +1748,7 @@ fn opts_help_site_lang_and_security_commands() {
     check(
         &mut h,
         "SITE HELP\r\n",
-        "214 No SITE commands are available.\r\n",
+        "214 SITE CHMOD mode path.\r\n",
     );
     check(
         &mut h,
