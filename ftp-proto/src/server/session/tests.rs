@@ -1752,7 +1752,7 @@ fn opts_help_site_lang_and_security_commands() {
     );
     check(
         &mut h,
-        "SITE CHMOD 644 x\r\n",
+        "SITE UTIME x 20200101000000\r\n",
         "504 SITE command not implemented.\r\n",
     );
     check(
