@@ -1745,11 +1745,7 @@ fn opts_help_site_lang_and_security_commands() {
         "{help}"
     );
     assert!(help.ends_with("214 Help OK.\r\n"));
-    check(
-        &mut h,
-        "SITE HELP\r\n",
-        "214 SITE CHMOD mode path.\r\n",
-    );
+    check(&mut h, "SITE HELP\r\n", "214 SITE CHMOD mode path.\r\n");
     check(
         &mut h,
         "SITE UTIME x 20200101000000\r\n",
