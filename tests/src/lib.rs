@@ -396,39 +396,31 @@ pub struct ReadmeExamples;
 /// The path of one of the workspace's binaries, built if needed (debug
 /// profile, like the tests).
 pub fn workspace_binary(package: &str, name: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "-p", package, "--bin", name])
-        .current_dir(&root)
-        .status()
-        .unwrap_or_else(|e| panic!("cargo build {name}: {e}"));
-    assert!(status.success(), "cargo build {name} failed");
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    target.join("debug").join(name)
+    built(package, "--bin", name, "debug")
 }
 
 /// The path of one of the workspace's examples, built if needed (debug
 /// profile, default features).
 pub fn example_binary(package: &str, name: &str) -> PathBuf {
+    built(package, "--example", name, "debug/examples")
+}
+
+/// `cargo build -p package <kind> name`, and where the result lands.
+fn built(package: &str, kind: &str, name: &str, under: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
         .to_path_buf();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
-        .args(["build", "--quiet", "-p", package, "--example", name])
+        .args(["build", "--quiet", "-p", package, kind, name])
         .current_dir(&root)
         .status()
-        .unwrap_or_else(|e| panic!("cargo build --example {name}: {e}"));
-    assert!(status.success(), "cargo build --example {name} failed");
+        .unwrap_or_else(|e| panic!("cargo build {kind} {name}: {e}"));
+    assert!(status.success(), "cargo build {kind} {name} failed");
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    target.join("debug/examples").join(name)
+    target.join(under).join(name)
 }
 
 /// A control connection driven by hand, for what no real client does.
