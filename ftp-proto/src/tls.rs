@@ -676,6 +676,14 @@ impl TlsCodec {
         }
     }
 
+    /// The ciphertext to send to the peer, if any: what a control
+    /// connection writes after each step.
+    pub fn take_transmit(&mut self) -> Option<Bytes> {
+        let mut out = Vec::new();
+        self.transmit(&mut out);
+        (!out.is_empty()).then(|| Bytes::from(out))
+    }
+
     /// Whether ciphertext waits for [`TlsCodec::transmit`].
     pub fn wants_transmit(&self) -> bool {
         self.connection.wants_write() && !self.holding()

@@ -154,11 +154,13 @@ impl AnyClient {
 
     /// Lists `path`: the entries' names, sorted.
     pub fn names_in(&mut self, path: &str) -> Result<Vec<Vec<u8>>, Failure> {
+        self.sorted_names(Some(path.as_bytes()))
+    }
+
+    fn sorted_names(&mut self, path: Option<&[u8]>) -> Result<Vec<Vec<u8>>, Failure> {
         let listing = match self {
-            AnyClient::Std(c) => c.list(Some(path.as_bytes())).map_err(|e| e.to_string())?,
-            AnyClient::Smol(c) => {
-                smol::block_on(c.list(Some(path.as_bytes()))).map_err(|e| e.to_string())?
-            }
+            AnyClient::Std(c) => c.list(path).map_err(|e| e.to_string())?,
+            AnyClient::Smol(c) => smol::block_on(c.list(path)).map_err(|e| e.to_string())?,
         };
         let mut names: Vec<Vec<u8>> = listing
             .entries
@@ -178,26 +180,11 @@ impl AnyClient {
     }
 
     pub fn login(&mut self) -> Result<(), Failure> {
-        match self {
-            AnyClient::Std(c) => c.login(USER, PASSWORD).map_err(|e| e.to_string()),
-            AnyClient::Smol(c) => {
-                smol::block_on(c.login(USER, PASSWORD)).map_err(|e| e.to_string())
-            }
-        }
+        self.login_as(USER, PASSWORD)
     }
 
     pub fn names(&mut self) -> Result<Vec<Vec<u8>>, Failure> {
-        let listing = match self {
-            AnyClient::Std(c) => c.list(None).map_err(|e| e.to_string())?,
-            AnyClient::Smol(c) => smol::block_on(c.list(None)).map_err(|e| e.to_string())?,
-        };
-        let mut names: Vec<Vec<u8>> = listing
-            .entries
-            .into_iter()
-            .map(|e| e.name.to_vec())
-            .collect();
-        names.sort();
-        Ok(names)
+        self.sorted_names(None)
     }
 
     pub fn store(&mut self, path: &str, mode: StoreMode, data: &[u8]) -> Result<u64, Failure> {

@@ -193,6 +193,14 @@ fn clients_connect_by_host_name() {
     });
 }
 
+/// The names in a server's root, the files written aside included.
+fn root_entries(server: &TestServer) -> Vec<std::ffi::OsString> {
+    std::fs::read_dir(server.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect()
+}
+
 fn sha256_of(data: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("d"), data).unwrap();
@@ -270,12 +278,7 @@ fn client_vanishing_mid_upload_keeps_the_previous_content() {
             // The server is done with the upload once the file written
             // aside is gone (discarded, or renamed into place): only then
             // does the content say whether the partial upload was kept.
-            let entries = || {
-                std::fs::read_dir(server.root())
-                    .unwrap()
-                    .map(|e| e.unwrap().file_name())
-                    .collect::<Vec<_>>()
-            };
+            let entries = || root_entries(&server);
             assert!(
                 eventually(Duration::from_secs(10), || entries().len() == 1),
                 "{context}: {:?}",
@@ -316,12 +319,7 @@ fn a_client_killed_mid_upload_never_replaces_the_file() {
             let mut stdin = curl.stdin.take().unwrap();
             stdin.write_all(&random_bytes(1 << 20, round)).unwrap();
             // The upload is under way once its file written aside exists.
-            let entries = || {
-                std::fs::read_dir(server.root())
-                    .unwrap()
-                    .map(|e| e.unwrap().file_name())
-                    .collect::<Vec<_>>()
-            };
+            let entries = || root_entries(&server);
             assert!(
                 eventually(Duration::from_secs(10), || entries().len() == 2),
                 "{context}: {:?}",

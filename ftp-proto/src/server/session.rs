@@ -387,13 +387,8 @@ impl Session {
     /// Sends what the control connection's TLS has to send.
     #[cfg(feature = "tls")]
     fn flush_tls(&mut self) {
-        let Some(tls) = &mut self.tls else {
-            return;
-        };
-        let mut out = Vec::new();
-        tls.transmit(&mut out);
-        if !out.is_empty() {
-            self.send_raw(Bytes::from(out));
+        if let Some(out) = self.tls.as_mut().and_then(|tls| tls.take_transmit()) {
+            self.send_raw(out);
         }
     }
 

@@ -143,7 +143,7 @@ enum LogFormat {
 /// What applies to the whole process: where the log goes and how, and
 /// the umask.
 #[derive(Debug, Clone)]
-struct Logging {
+struct ProcessSettings {
     /// Bits taken from the modes of created files (the process's umask).
     umask: Option<u32>,
     file: Option<PathBuf>,
@@ -227,7 +227,7 @@ fn parse_umask(text: &str) -> Result<u32, String> {
         .ok_or_else(|| format!("umask {text:?}: expected octal digits up to 777, such as 022"))
 }
 
-fn settings(cli: &Cli) -> Result<(Settings, Listen, bool, Logging), String> {
+fn settings(cli: &Cli) -> Result<(Settings, Listen, bool, ProcessSettings), String> {
     let file: ConfigFile = match &cli.config {
         Some(path) => {
             let text =
@@ -400,7 +400,7 @@ fn settings(cli: &Cli) -> Result<(Settings, Listen, bool, Logging), String> {
         Some(text) => Some(parse_umask(&text)?),
         None => None,
     };
-    let logging = Logging {
+    let process = ProcessSettings {
         umask,
         file: cli.log_file.clone().or(file.log_file),
         format: cli
@@ -424,13 +424,13 @@ fn settings(cli: &Cli) -> Result<(Settings, Listen, bool, Logging), String> {
         plain: listen,
         implicit,
     };
-    Ok((settings, listen, read_only, logging))
+    Ok((settings, listen, read_only, process))
 }
 
 /// The log: stderr, and a file when asked; text or JSON lines. Logins,
 /// transfers and changes to the tree at info level by default (they come
 /// from `ftp_driver`), sessions and signals too.
-fn init_logging(cli: &Cli, logging: &Logging) -> Result<(), String> {
+fn init_logging(cli: &Cli, logging: &ProcessSettings) -> Result<(), String> {
     use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt};
     let level = match cli.verbose {
         0 => "info",
@@ -576,18 +576,18 @@ fn main() -> ExitCode {
         println!("{}", hash_password(password.trim_end_matches(['\r', '\n'])));
         return ExitCode::SUCCESS;
     }
-    let (settings, listen, read_only, logging) = match settings(&cli) {
+    let (settings, listen, read_only, process) = match settings(&cli) {
         Ok(settings) => settings,
         Err(message) => {
             eprintln!("ftpd: {message}");
             return ExitCode::from(2);
         }
     };
-    if let Err(message) = init_logging(&cli, &logging) {
+    if let Err(message) = init_logging(&cli, &process) {
         eprintln!("ftpd: {message}");
         return ExitCode::from(2);
     }
-    if let Some(umask) = logging.umask {
+    if let Some(umask) = process.umask {
         // The process's umask: every file and directory sessions create.
         let bits = nix::sys::stat::Mode::from_bits_truncate(umask as nix::libc::mode_t);
         nix::sys::stat::umask(bits);
