@@ -73,6 +73,14 @@ for crate in ftp-std ftp-smol; do
 done
 
 step "packaging"
+# Cargo unpacks the packaged crates under CARGO_HOME in a folder named
+# after this checkout's path and never refreshes a version it unpacked
+# once: a checkout that packaged 0.1.0 before would verify against its old
+# sources. Drop those copies of our own crates first.
+for crate in $(cargo metadata --no-deps --format-version 1 \
+    | python3 -c 'import json, sys; [print(p["name"] + "-" + p["version"]) for p in json.load(sys.stdin)["packages"]]'); do
+  rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/"$crate"
+done
 cargo publish --workspace --exclude ftp-tests --dry-run
 
 step "tests"
