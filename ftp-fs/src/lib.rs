@@ -14,6 +14,7 @@
 use cap_std::ambient_authority;
 use cap_std::fs::MetadataExt;
 use cap_std::fs::{Dir, File, OpenOptions};
+use ftp_proto::hash::{ByteRange, HashAlgorithm};
 use ftp_proto::path::VirtualPath;
 use ftp_proto::storage::{
     DirEntry, FileKind, Metadata, Request, Response, StorageError, WriteMode,
@@ -23,7 +24,8 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::SystemTime;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, SystemTime};
 
 /// A user's root directory on disk.
 #[derive(Debug)]
@@ -235,7 +237,8 @@ fn request_paths(request: &Request) -> Vec<&VirtualPath> {
         | Request::RemoveDir(path)
         | Request::Delete(path)
         | Request::SetModified { path, .. }
-        | Request::SetMode { path, .. } => vec![path],
+        | Request::SetMode { path, .. }
+        | Request::Hash { path, .. } => vec![path],
         Request::CreateUnique { dir, .. } => vec![dir],
         Request::Rename { from, to } => vec![from, to],
     }
@@ -258,6 +261,88 @@ fn metadata_of(meta: &cap_std::fs::Metadata, link_target: Option<PathBuf>) -> Me
         modified: meta.modified().ok().map(|t| t.into_std()),
         mode: Some(meta.mode() & 0o7777),
         unique: Some(meta.dev().rotate_left(32) ^ meta.ino()),
+    }
+}
+
+/// Bounds the HASH work of the whole process: at most one digest per core
+/// at once. A request waits up to [`HASH_WAIT`] for its turn, then fails as
+/// busy (450, "try again"), so that a flood of HASH commands queues up
+/// neither CPU nor threads without end.
+struct HashTurns {
+    running: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// How long a HASH waits for a turn.
+const HASH_WAIT: Duration = Duration::from_secs(30);
+
+static HASH_TURNS: HashTurns = HashTurns {
+    running: Mutex::new(0),
+    freed: Condvar::new(),
+};
+
+/// A turn to hash; dropping it lets the next one in.
+struct HashTurn;
+
+impl HashTurns {
+    fn limit() -> usize {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    }
+
+    fn wait(&'static self) -> io::Result<HashTurn> {
+        let busy = || io::Error::from(io::ErrorKind::ResourceBusy);
+        let running = self.running.lock().map_err(|_| busy())?;
+        let (mut running, timeout) = self
+            .freed
+            .wait_timeout_while(running, HASH_WAIT, |n| *n >= HashTurns::limit())
+            .map_err(|_| busy())?;
+        if timeout.timed_out() && *running >= HashTurns::limit() {
+            return Err(busy());
+        }
+        *running += 1;
+        Ok(HashTurn)
+    }
+}
+
+impl Drop for HashTurn {
+    fn drop(&mut self) {
+        if let Ok(mut running) = HASH_TURNS.running.lock() {
+            *running = running.saturating_sub(1);
+        }
+        HASH_TURNS.freed.notify_one();
+    }
+}
+
+/// The digest of everything `reader` gives.
+fn digest(algorithm: HashAlgorithm, mut reader: impl Read) -> io::Result<Vec<u8>> {
+    use sha2::Digest;
+    fn run<D: Digest>(mut hasher: D, reader: &mut impl Read) -> io::Result<Vec<u8>> {
+        each_chunk(reader, |chunk| hasher.update(chunk))?;
+        Ok(hasher.finalize().to_vec())
+    }
+    match algorithm {
+        HashAlgorithm::Sha1 => run(sha1::Sha1::new(), &mut reader),
+        HashAlgorithm::Sha256 => run(sha2::Sha256::new(), &mut reader),
+        HashAlgorithm::Sha512 => run(sha2::Sha512::new(), &mut reader),
+        HashAlgorithm::Md5 => run(md5::Md5::new(), &mut reader),
+        HashAlgorithm::Crc32 => {
+            let mut crc = crc32fast::Hasher::new();
+            each_chunk(&mut reader, |chunk| crc.update(chunk))?;
+            Ok(crc.finalize().to_be_bytes().to_vec())
+        }
+    }
+}
+
+/// Feeds `reader`'s bytes to `consume`, a buffer at a time.
+fn each_chunk(reader: &mut impl Read, mut consume: impl FnMut(&[u8])) -> io::Result<()> {
+    let mut buffer = vec![0; 256 * 1024];
+    loop {
+        match reader.read(&mut buffer) {
+            Ok(0) => return Ok(()),
+            Ok(n) => consume(buffer.get(..n).unwrap_or_default()),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
     }
 }
 
@@ -468,6 +553,11 @@ impl DiskStorage {
                 file.set_times(std::fs::FileTimes::new().set_modified(*modified))?;
                 done(Response::Done)
             }
+            Request::Hash {
+                path,
+                algorithm,
+                range,
+            } => self.hash(path, *algorithm, *range).map(|r| (r, None)),
             Request::Delete(path) => {
                 if self.root.symlink_metadata(relative(path))?.is_dir() {
                     return Err(io::Error::from(io::ErrorKind::IsADirectory));
@@ -483,6 +573,37 @@ impl DiskStorage {
                 done(Response::Done)
             }
         }
+    }
+
+    /// HASH: the digest of a regular file, or of the part `range` names,
+    /// once the process-wide [`HashTurns`] lets it run.
+    fn hash(
+        &self,
+        path: &VirtualPath,
+        algorithm: HashAlgorithm,
+        range: Option<ByteRange>,
+    ) -> io::Result<Response> {
+        // Checked before opening: opening a FIFO would wait for a writer.
+        let meta = self.root.metadata(relative(path))?;
+        if meta.is_dir() {
+            return Err(io::Error::from(io::ErrorKind::IsADirectory));
+        }
+        if !meta.is_file() {
+            return Err(io::Error::from(io::ErrorKind::PermissionDenied));
+        }
+        let mut file = self.root.open(relative(path))?.into_std();
+        let size = file.metadata()?.len();
+        let (offset, len) = match range {
+            None => (0, size),
+            Some(range) => range.within(size).unwrap_or((size, 0)),
+        };
+        let _turn = HASH_TURNS.wait()?;
+        file.seek(SeekFrom::Start(offset))?;
+        let digest = digest(algorithm, file.take(len))?;
+        Ok(Response::Hash {
+            digest: digest.into(),
+            size,
+        })
     }
 
     fn read_dir(&self, path: &VirtualPath) -> io::Result<Vec<DirEntry>> {
@@ -653,6 +774,123 @@ mod tests {
             modified: when,
         });
         assert_eq!(missing.err(), Some(StorageError::NotFound));
+    }
+
+    fn hash_of(
+        storage: &DiskStorage,
+        file: &str,
+        algorithm: HashAlgorithm,
+        range: Option<ByteRange>,
+    ) -> Result<(String, u64), StorageError> {
+        let request = Request::Hash {
+            path: path(file),
+            algorithm,
+            range,
+        };
+        match storage.handle(&request)? {
+            (Response::Hash { digest, size }, None) => Ok((ftp_proto::hash::hex(&digest), size)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Published test vectors for "abc" (FIPS 180, RFC 1321, CRC-32/IEEE),
+    /// hashed whole and as the middle of a longer file.
+    #[test]
+    fn digests_match_the_published_vectors() {
+        let (dir, storage) = setup();
+        std::fs::write(dir.path().join("root/abc"), b"abc").unwrap();
+        std::fs::write(dir.path().join("root/xabcx"), b"xabcx").unwrap();
+        let vectors = [
+            (
+                HashAlgorithm::Sha1,
+                "a9993e364706816aba3e25717850c26c9cd0d89d",
+            ),
+            (
+                HashAlgorithm::Sha256,
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            ),
+            (
+                HashAlgorithm::Sha512,
+                "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a\
+                 2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+            ),
+            (HashAlgorithm::Md5, "900150983cd24fb0d6963f7d28e17f72"),
+            (HashAlgorithm::Crc32, "352441c2"),
+        ];
+        let middle = ByteRange { start: 1, end: 3 };
+        for (algorithm, expected) in vectors {
+            assert_eq!(
+                hash_of(&storage, "/abc", algorithm, None),
+                Ok((expected.to_string(), 3)),
+                "{algorithm}"
+            );
+            assert_eq!(
+                hash_of(&storage, "/xabcx", algorithm, Some(middle)),
+                Ok((expected.to_string(), 5)),
+                "{algorithm}"
+            );
+        }
+        // A range that runs past the end stops there.
+        let tail = ByteRange {
+            start: 1,
+            end: u64::MAX,
+        };
+        let (tail_digest, _) = hash_of(&storage, "/xabcx", HashAlgorithm::Md5, Some(tail)).unwrap();
+        let (whole, _) = hash_of(&storage, "/xabcx", HashAlgorithm::Md5, None).unwrap();
+        assert_ne!(tail_digest, whole);
+    }
+
+    #[test]
+    fn only_regular_files_are_hashed() {
+        let (dir, storage) = setup();
+        std::fs::create_dir(dir.path().join("root/sub")).unwrap();
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            dir.path().join("root/fifo"),
+            rustix::fs::Mode::from_raw_mode(0o600),
+        )
+        .unwrap();
+        let sha = HashAlgorithm::Sha256;
+        assert_eq!(
+            hash_of(&storage, "/sub", sha, None),
+            Err(StorageError::IsADirectory)
+        );
+        // Refused without opening it: opening a FIFO waits for a writer.
+        assert_eq!(
+            hash_of(&storage, "/fifo", sha, None),
+            Err(StorageError::PermissionDenied)
+        );
+        assert_eq!(
+            hash_of(&storage, "/missing", sha, None),
+            Err(StorageError::NotFound)
+        );
+        std::os::unix::fs::symlink(dir.path().join("secret"), dir.path().join("root/out")).unwrap();
+        assert_eq!(
+            hash_of(&storage, "/out", sha, None),
+            Err(StorageError::PermissionDenied)
+        );
+    }
+
+    /// No more digests run at once than there are cores; the next waits
+    /// for a turn.
+    #[test]
+    fn hashing_waits_for_a_turn() {
+        let held: Vec<HashTurn> = (0..HashTurns::limit())
+            .map(|_| HASH_TURNS.wait().unwrap())
+            .collect();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let turn = HASH_TURNS.wait();
+            sender.send(()).unwrap();
+            turn.map(drop)
+        });
+        assert!(
+            receiver.recv_timeout(Duration::from_millis(200)).is_err(),
+            "a turn beyond the limit was granted at once"
+        );
+        drop(held);
+        receiver.recv_timeout(Duration::from_secs(10)).unwrap();
+        waiter.join().unwrap().unwrap();
     }
 
     /// An upload in progress is invisible until it is put in place: not

@@ -170,6 +170,10 @@ verbs! {
     Mdtm = "MDTM",
     /// Set a file's modification time (draft-somers-ftp-mfxx).
     Mfmt = "MFMT",
+    /// A file's digest (draft-bryan-ftpext-hash).
+    Hash = "HASH",
+    /// The byte range of the next HASH (draft-bryan-ftp-range).
+    Rang = "RANG",
     /// Machine listing of one object (RFC 3659).
     Mlst = "MLST",
     /// Machine listing of a directory (RFC 3659).
@@ -466,6 +470,15 @@ pub enum Command {
     Mdtm(Bytes),
     /// MFMT: `YYYYMMDDHHMMSS path`, set as one argument.
     Mfmt(Bytes),
+    /// `HASH <path>`.
+    Hash(Bytes),
+    /// `RANG <start> <end>`: bytes `start..=end`; `RANG 1 0` resets.
+    Rang {
+        /// The first byte.
+        start: u64,
+        /// The last byte, included.
+        end: u64,
+    },
     /// `MLST [<path>]`.
     Mlst(Option<Bytes>),
     /// `MLSD [<path>]`.
@@ -646,6 +659,8 @@ impl Command {
             Command::Size(_) => Verb::Size,
             Command::Mdtm(_) => Verb::Mdtm,
             Command::Mfmt(_) => Verb::Mfmt,
+            Command::Hash(_) => Verb::Hash,
+            Command::Rang { .. } => Verb::Rang,
             Command::Mlst(_) => Verb::Mlst,
             Command::Mlsd(_) => Verb::Mlsd,
             Command::Auth(_) => Verb::Auth,
@@ -694,6 +709,7 @@ impl Command {
             | Command::Size(a)
             | Command::Mdtm(a)
             | Command::Mfmt(a)
+            | Command::Hash(a)
             | Command::Adat(a)
             | Command::Mic(a)
             | Command::Conf(a)
@@ -737,6 +753,7 @@ impl Command {
                 record_size: Some(record),
             } => Argument::Formatted(format!("{size} R {record}")),
             Command::Rest(offset) => Argument::Formatted(offset.to_string()),
+            Command::Rang { start, end } => Argument::Formatted(format!("{start} {end}")),
             Command::Opts { command, options } => {
                 if command.is_empty() || command.contains(&b' ') {
                     return Err(EncodeError::InvalidArgument);
@@ -941,6 +958,12 @@ fn parse_argument(verb: Verb, argument: Option<Bytes>) -> Result<Command, Comman
         Verb::Size => Command::Size(required(argument)?),
         Verb::Mdtm => Command::Mdtm(required(argument)?),
         Verb::Mfmt => Command::Mfmt(required(argument)?),
+        Verb::Hash => Command::Hash(required(argument)?),
+        Verb::Rang => {
+            let (start, _, end) = typed(&required(argument)?, (decimal_u64, space1, decimal_u64))
+                .ok_or_else(invalid)?;
+            Command::Rang { start, end }
+        }
         Verb::Mlst => Command::Mlst(argument),
         Verb::Mlsd => Command::Mlsd(argument),
         Verb::Auth => {

@@ -24,6 +24,7 @@
 //! | [`storage`] | the request/response protocol with a file-system backend | — |
 //! | [`listing`] | LIST, NLST and MLSx output | 959 §4.1.3, 3659 §7 |
 //! | [`ascii`] | the TYPE A line-ending codec for data streams | 959 §3.1.1.1 |
+//! | [`hash`] | HASH digests, OPTS HASH and RANG ranges | draft-bryan-ftpext-hash-02 |
 //! | [`timeval`] | `time-val` and `ls -l` dates, from caller-supplied times | 3659 §2.3 |
 //! | `tls` (feature `tls`, on by default) | TLS through rustls on in-memory buffers: control and data connections, session reuse | 4217 |
 //!
@@ -80,6 +81,7 @@ mod encode;
 #[cfg(feature = "fuzz-checks")]
 #[doc(hidden)]
 pub mod fuzz_checks;
+pub mod hash;
 pub mod hostport;
 pub mod line;
 pub mod listing;

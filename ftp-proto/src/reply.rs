@@ -209,6 +209,9 @@ codes! {
     STORAGE_ALLOCATION_EXCEEDED = 552,
     /// 553 requested action not taken: file name not allowed.
     FILE_NAME_NOT_ALLOWED = 553,
+    /// 554 requested action not taken: invalid REST parameter (RFC 3659
+    /// §5.4); also a RANG past the end of the file.
+    INVALID_RESTART = 554,
     /// 631 integrity protected reply (RFC 2228).
     INTEGRITY_PROTECTED = 631,
     /// 632 confidentiality and integrity protected reply (RFC 2228).

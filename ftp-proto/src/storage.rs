@@ -6,6 +6,7 @@
 //! and inside the user's root. A backend maps it below the user's real root
 //! and must not let symlinks lead out of it.
 
+use crate::hash::{ByteRange, HashAlgorithm};
 use crate::path::VirtualPath;
 use bytes::Bytes;
 use std::fmt;
@@ -134,6 +135,18 @@ pub enum Request {
         /// The new modification time.
         modified: std::time::SystemTime,
     },
+    /// A digest of a regular file's content, or of the part of it `range`
+    /// names (HASH). Answer: [`Response::Hash`]. Hashing reads the whole
+    /// file: a backend should bound how many run at once.
+    Hash {
+        /// The file.
+        path: VirtualPath,
+        /// The digest to compute.
+        algorithm: HashAlgorithm,
+        /// The bytes to hash; `None`: all of them. A range past the end
+        /// of the file stops at its end ([`ByteRange::within`]).
+        range: Option<ByteRange>,
+    },
 }
 
 /// A backend's successful answer to a [`Request`].
@@ -162,6 +175,13 @@ pub enum Response {
     Created {
         /// Its name within the directory.
         name: Bytes,
+    },
+    /// Answer to [`Request::Hash`].
+    Hash {
+        /// The digest, `algorithm.digest_len()` bytes.
+        digest: Bytes,
+        /// The file's size when it was hashed.
+        size: u64,
     },
     /// Answer to requests that report nothing but success.
     Done,

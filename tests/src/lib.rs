@@ -474,6 +474,14 @@ impl RawControl {
         self.replies.clone()
     }
 
+    /// Sends `text` and waits for a reply to it that starts with one of
+    /// `codes`; returns the replies received since it was sent.
+    pub fn exchange(&mut self, text: &str, codes: &[&str]) -> String {
+        self.replies.clear();
+        self.send(text);
+        self.wait_for(codes)
+    }
+
     /// Logs in as [`USER`].
     pub fn login(&mut self) {
         self.send(&format!("USER {USER}\r\nPASS {PASSWORD}\r\n"));

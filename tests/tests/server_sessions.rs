@@ -171,7 +171,88 @@ fn pipelining_meets_back_pressure(kind: ServerKind) {
     let _ = sender.join();
 }
 
+/// The digest a system tool computes over `bytes` bytes of `file` from
+/// `offset` (coreutils for the SHA family and MD5, Python's zlib for CRC32).
+fn system_digest(algorithm: &str, file: &std::path::Path, offset: u64, bytes: u64) -> String {
+    let slice = format!(
+        "tail -c +{} {} | head -c {bytes}",
+        offset + 1,
+        file.display()
+    );
+    let tool = match algorithm {
+        "SHA-1" => "sha1sum",
+        "SHA-256" => "sha256sum",
+        "SHA-512" => "sha512sum",
+        "MD5" => "md5sum",
+        _ => {
+            "python3 -c 'import sys, zlib; print(format(zlib.crc32(sys.stdin.buffer.read()), \"08x\"))'"
+        }
+    };
+    let output = run(std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{slice} | {tool}")));
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// HASH over a real file agrees with the system's tools, whole and for a
+/// RANG range, with every algorithm; several sessions hashing at once all
+/// get their answer (the bound on concurrent digests makes them wait their
+/// turn, not fail).
+fn hash_agrees_with_the_system_tools(kind: ServerKind) {
+    let server = TestServer::start(kind, false);
+    let size: u64 = 24 << 20;
+    server.put("big.bin", &random_bytes(size as usize, 11));
+    let file = server.root().join("big.bin");
+    let mut control = RawControl::connect(server.address);
+    control.login();
+    control.exchange("TYPE I\r\n", &["200"]);
+    for algorithm in ["SHA-1", "SHA-256", "SHA-512", "MD5", "CRC32"] {
+        let text = control.exchange(&format!("OPTS HASH {algorithm}\r\n"), &["200", "5"]);
+        assert_eq!(text, format!("200 {algorithm}\r\n"), "{kind:?}");
+        let whole = system_digest(algorithm, &file, 0, size);
+        let text = control.exchange("HASH big.bin\r\n", &["2", "4", "5"]);
+        assert_eq!(
+            text,
+            format!("213 {algorithm} 0-{size} {whole} big.bin\r\n"),
+            "{kind:?}"
+        );
+        let (start, end) = (1_000_003, 9_000_000);
+        let part = system_digest(algorithm, &file, start, end - start + 1);
+        assert_ne!(whole, part);
+        control.exchange(&format!("RANG {start} {end}\r\n"), &["350"]);
+        let text = control.exchange("HASH big.bin\r\n", &["2", "4", "5"]);
+        assert_eq!(
+            text,
+            format!("213 {algorithm} {start}-{} {part} big.bin\r\n", end + 1),
+            "{kind:?}"
+        );
+    }
+
+    let expected = format!(
+        "213 SHA-256 0-{size} {} big.bin\r\n",
+        system_digest("SHA-256", &file, 0, size)
+    );
+    let sessions: Vec<_> = (0..8)
+        .map(|_| {
+            let address = server.address;
+            std::thread::spawn(move || {
+                let mut control = RawControl::connect(address);
+                control.login();
+                control.exchange("HASH big.bin\r\n", &["2", "4", "5"])
+            })
+        })
+        .collect();
+    for session in sessions {
+        assert_eq!(session.join().unwrap(), expected, "{kind:?}");
+    }
+}
+
 on_both_servers!(
+    hash_agrees_with_the_system_tools,
     sessions_beyond_the_per_address_limit_get_421,
     sessions_beyond_the_total_limit_get_421,
     a_silent_client_blocks_nobody,

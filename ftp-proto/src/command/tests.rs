@@ -180,6 +180,13 @@ fn examples() -> Vec<(&'static str, Command, &'static str)> {
             C::Mfmt(b("20200102030405 a file.txt")),
             "MFMT 20200102030405 a file.txt",
         ),
+        (
+            "HASH a file.txt",
+            C::Hash(b("a file.txt")),
+            "HASH a file.txt",
+        ),
+        ("RANG 10 19", C::Rang { start: 10, end: 19 }, "RANG 10 19"),
+        ("rang 1 0", C::Rang { start: 1, end: 0 }, "RANG 1 0"),
         ("MLST", C::Mlst(None), "MLST"),
         (
             "MLST report.txt",
@@ -347,6 +354,10 @@ fn error_kinds_map_to_reply_codes() {
             501,
         ),
         ("REST 10x", CommandError::InvalidArgument(Verb::Rest), 501),
+        ("RANG 10", CommandError::InvalidArgument(Verb::Rang), 501),
+        ("RANG 10 x", CommandError::InvalidArgument(Verb::Rang), 501),
+        ("RANG", CommandError::MissingArgument(Verb::Rang), 501),
+        ("HASH", CommandError::MissingArgument(Verb::Hash), 501),
         (
             "PBSZ 4294967296",
             CommandError::InvalidArgument(Verb::Pbsz),
@@ -608,7 +619,7 @@ mod properties {
             Just(C::Feat),
             Just(C::Ccc),
         ];
-        let with_path = (0..23usize, path()).prop_map(|(n, p)| match n {
+        let with_path = (0..24usize, path()).prop_map(|(n, p)| match n {
             0 => C::User(p),
             1 => C::Acct(p),
             2 => C::Cwd(p),
@@ -631,6 +642,7 @@ mod properties {
             19 => C::Mic(p),
             20 => C::Conf(p),
             21 => C::Mfmt(p),
+            22 => C::Hash(p),
             _ => C::Enc(p),
         });
         let with_optional_path = (0..7usize, optional_path()).prop_map(|(n, p)| match n {
@@ -673,6 +685,7 @@ mod properties {
             (any::<u64>(), proptest::option::of(any::<u64>()))
                 .prop_map(|(size, record_size)| C::Allo { size, record_size }),
             any::<u64>().prop_map(C::Rest),
+            (any::<u64>(), any::<u64>()).prop_map(|(start, end)| C::Rang { start, end }),
             (token(), proptest::option::of(line_bytes(1)))
                 .prop_map(|(command, options)| C::Opts { command, options }),
             prop_oneof![

@@ -51,6 +51,11 @@ pub struct ServerConfig {
     /// and transfer, for [`Session::poll_notice`](super::Session::poll_notice).
     /// Off by default: nothing is recorded unless asked for.
     pub notices: bool,
+    /// Serve HASH (draft-bryan-ftpext-hash) and list it in FEAT: the
+    /// storage computes digests ([`Request::Hash`](crate::storage::Request::Hash)).
+    /// On by default; off for a backend that cannot hash (HASH then
+    /// answers 502).
+    pub hash: bool,
     /// FTPS (RFC 4217): the certificate that AUTH TLS and implicit TLS
     /// use. `None`: AUTH answers 502 and FEAT offers no TLS.
     #[cfg(feature = "tls")]
@@ -85,6 +90,7 @@ impl Default for ServerConfig {
             max_line: crate::line::DEFAULT_MAX_LINE,
             max_buffered_input: 64 * 1024,
             notices: false,
+            hash: true,
             #[cfg(feature = "tls")]
             tls: None,
             tls_required_for_login: true,

@@ -202,6 +202,29 @@ impl MemoryFs {
                 }
                 None => Err(StorageError::NotFound),
             },
+            // A stand-in digest that shows what was hashed: the hashed
+            // bytes themselves, cut or zero-padded to the digest's length.
+            Request::Hash {
+                path,
+                algorithm,
+                range,
+            } => match self.nodes.get(path.as_bytes()) {
+                Some(Node::File(content)) => {
+                    let size = content.len() as u64;
+                    let (offset, len) = match range {
+                        None => (0, size),
+                        Some(range) => range.within(size).unwrap_or((size, 0)),
+                    };
+                    let mut digest = content[offset as usize..(offset + len) as usize].to_vec();
+                    digest.resize(algorithm.digest_len(), 0);
+                    Ok(Response::Hash {
+                        digest: digest.into(),
+                        size,
+                    })
+                }
+                Some(Node::Dir) => Err(StorageError::IsADirectory),
+                None => Err(StorageError::NotFound),
+            },
             Request::Delete(path) => match self.nodes.get(path.as_bytes()) {
                 Some(Node::File(_)) => {
                     self.nodes.remove(path.as_bytes());
@@ -423,7 +446,12 @@ impl Harness {
 
     /// A harness past the greeting, logged in as read-write `alice`.
     pub fn logged_in() -> Harness {
-        let mut h = Harness::new(ServerConfig::default());
+        Harness::logged_in_with(ServerConfig::default())
+    }
+
+    /// As [`Harness::logged_in`], with `config`.
+    pub fn logged_in_with(config: ServerConfig) -> Harness {
+        let mut h = Harness::new(config);
         h.output();
         h.input("USER alice\r\nPASS secret\r\n");
         assert_eq!(

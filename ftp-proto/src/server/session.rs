@@ -9,6 +9,7 @@ use crate::command::{
     AuthMechanism, Command, EpsvArgument, FileStructure, HostName, Password, ProtectionLevel,
     TextFormat, TransferMode, TransferType, Verb,
 };
+use crate::hash::{ByteRange, HashAlgorithm};
 use crate::hostport;
 use crate::line::{ControlItem, LineDecoder};
 use crate::listing::{self, Facts, ListOptions};
@@ -95,6 +96,13 @@ enum Then {
     RenameFrom(VirtualPath),
     /// A change to the tree: noticed (for the log), then the reply.
     Changed(Change, Reply),
+    /// HASH: the reply names the algorithm, the range and the path as the
+    /// client gave it.
+    Hash {
+        algorithm: HashAlgorithm,
+        range: Option<ByteRange>,
+        shown: Bytes,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +161,10 @@ pub struct Session {
     cwd: VirtualPath,
     ascii: bool,
     restart: u64,
+    /// RANG: the bytes the next HASH covers.
+    range: Option<ByteRange>,
+    /// OPTS HASH: the algorithm HASH uses.
+    hash_algorithm: HashAlgorithm,
     rename_from: Option<VirtualPath>,
     epsv_all: bool,
     facts: Facts,
@@ -281,6 +293,8 @@ impl Session {
             cwd: VirtualPath::root(),
             ascii: true,
             restart: 0,
+            range: None,
+            hash_algorithm: HashAlgorithm::default(),
             rename_from: None,
             epsv_all: false,
             facts: Facts::ALL,
@@ -833,6 +847,8 @@ impl Session {
                 self.with_path(&path, |s, path| s.storage(Request::Stat(path), Then::Mdtm))
             }
             Command::Mfmt(argument) => self.set_modified(&argument, "MFMT"),
+            Command::Hash(path) => self.hash(path),
+            Command::Rang { start, end } => self.rang(start, end),
             Command::Mkd(path) | Command::Xmkd(path) => self.write_op(&path, |s, path| {
                 let mut text = pathname::quote(path.as_bytes());
                 text.extend_from_slice(b" created");
@@ -1074,6 +1090,8 @@ impl Session {
         self.cwd = VirtualPath::root();
         self.ascii = true;
         self.restart = 0;
+        self.range = None;
+        self.hash_algorithm = HashAlgorithm::default();
         self.epsv_all = false;
         self.facts = Facts::ALL;
         if self.data != DataChannel::None {
@@ -1105,6 +1123,11 @@ impl Session {
             b" LANG EN*".to_vec(),
             b" MDTM".to_vec(),
             b" MFMT".to_vec(),
+        ]);
+        if self.config.hash {
+            lines.push(format!(" HASH {}", HashAlgorithm::feat(self.hash_algorithm)).into_bytes());
+        }
+        lines.extend([
             format!(" MLST {}", self.facts.feat()).into_bytes(),
             b" REST STREAM".to_vec(),
             b" SIZE".to_vec(),
@@ -1253,6 +1276,20 @@ impl Session {
                     "UTF8 cannot be turned off.",
                 ),
             }
+        } else if command.eq_ignore_ascii_case(b"HASH") && self.config.hash {
+            match options.map(<[u8]>::trim_ascii).filter(|o| !o.is_empty()) {
+                None => {}
+                Some(name) => match HashAlgorithm::from_name(name) {
+                    Some(algorithm) => self.hash_algorithm = algorithm,
+                    None => {
+                        return self.reply(
+                            ReplyCode::SYNTAX_ERROR_IN_ARGUMENTS,
+                            "Unknown algorithm, current selection not changed.",
+                        );
+                    }
+                },
+            }
+            self.reply(ReplyCode::COMMAND_OK, self.hash_algorithm.name());
         } else if command.eq_ignore_ascii_case(b"MLST") {
             self.facts = Facts::from_opts(options.unwrap_or_default());
             let text = format!("MLST OPTS {}", self.facts.to_opts());
@@ -1355,6 +1392,7 @@ impl Session {
             );
         }
         self.restart = offset;
+        self.range = None;
         self.reply(
             ReplyCode::PENDING_FURTHER_INFORMATION,
             format!("Restart position accepted ({offset})."),
@@ -1482,6 +1520,9 @@ impl Session {
 
     fn retrieve(&mut self, pathname: &[u8]) {
         let offset = std::mem::take(&mut self.restart);
+        if self.refuse_range() {
+            return;
+        }
         if !self.data_ready() {
             return;
         }
@@ -1502,6 +1543,9 @@ impl Session {
 
     fn store(&mut self, pathname: &[u8], verb: Verb) {
         let offset = std::mem::take(&mut self.restart);
+        if self.refuse_range() {
+            return;
+        }
         if self.logged_in() != Some(Permissions::ReadWrite) {
             return self.reply(ReplyCode::FILE_NOT_AVAILABLE, "Permission denied.");
         }
@@ -1530,6 +1574,9 @@ impl Session {
 
     fn store_unique(&mut self, base: Option<Bytes>) {
         self.restart = 0;
+        if self.refuse_range() {
+            return;
+        }
         if self.logged_in() != Some(Permissions::ReadWrite) {
             return self.reply(ReplyCode::FILE_NOT_AVAILABLE, "Permission denied.");
         }
@@ -1573,6 +1620,65 @@ impl Session {
                 Request::SetMode { path, mode },
                 Then::Changed(change, reply),
             );
+        });
+    }
+
+    /// RANG (draft-bryan-ftp-range): the bytes `start..=end` of the next
+    /// HASH; `RANG 1 0` resets. REST and RANG replace each other. Transfers
+    /// refuse a range (504): serving the whole file instead would hand the
+    /// client bytes it did not ask for.
+    fn rang(&mut self, start: u64, end: u64) {
+        if (start, end) == (1, 0) {
+            self.range = None;
+            return self.reply(ReplyCode::PENDING_FURTHER_INFORMATION, "Byte range reset.");
+        }
+        if end < start {
+            return self.reply(
+                ReplyCode::SYNTAX_ERROR_IN_ARGUMENTS,
+                "RANG end must not come before its start.",
+            );
+        }
+        self.range = Some(ByteRange { start, end });
+        self.restart = 0;
+        self.reply(
+            ReplyCode::PENDING_FURTHER_INFORMATION,
+            format!("Range set: bytes {start} to {end}, for HASH."),
+        );
+    }
+
+    /// A transfer command after RANG: refused, and the range dropped.
+    fn refuse_range(&mut self) -> bool {
+        if self.range.take().is_none() {
+            return false;
+        }
+        self.reply(
+            ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+            "RANG applies to HASH only; range reset.",
+        );
+        true
+    }
+
+    /// HASH (draft-bryan-ftpext-hash): the digest of a file, or of the
+    /// range RANG set, with the algorithm OPTS HASH chose. The storage
+    /// computes it.
+    fn hash(&mut self, pathname: Bytes) {
+        let range = self.range.take();
+        if !self.config.hash {
+            return self.reply(ReplyCode::NOT_IMPLEMENTED, "HASH is not enabled.");
+        }
+        let algorithm = self.hash_algorithm;
+        self.with_path(&pathname, |s, path| {
+            let request = Request::Hash {
+                path,
+                algorithm,
+                range,
+            };
+            let then = Then::Hash {
+                algorithm,
+                range,
+                shown: pathname.clone(),
+            };
+            s.storage(request, then);
         });
     }
 
@@ -2080,6 +2186,42 @@ impl Session {
                     });
                 }
                 self.send_reply(&reply)
+            }
+            (
+                Then::Hash {
+                    algorithm,
+                    range,
+                    shown,
+                },
+                Response::Hash { digest, size },
+            ) => {
+                // The reply's range is `start-end` with `end` one past the
+                // last byte hashed: `0-<size>` for a whole file, as
+                // ProFTPD's mod_digest writes it.
+                let covered = match range {
+                    None => Some((0, size)),
+                    Some(range) => range.within(size),
+                };
+                let Some((offset, len)) = covered else {
+                    return self.reply(
+                        ReplyCode::INVALID_RESTART,
+                        format!("Range starts past the end of the file ({size} bytes)."),
+                    );
+                };
+                if digest.len() != algorithm.digest_len() {
+                    return self.reply(
+                        ReplyCode::LOCAL_ERROR,
+                        "Local error: unexpected storage answer.",
+                    );
+                }
+                let mut text = format!(
+                    "{algorithm} {offset}-{} {} ",
+                    offset + len,
+                    crate::hash::hex(&digest)
+                )
+                .into_bytes();
+                text.extend_from_slice(&line_safe(&shown));
+                self.reply(ReplyCode::FILE_STATUS, Bytes::from(text));
             }
             (then, response) => {
                 // A backend answered with the wrong kind of response.

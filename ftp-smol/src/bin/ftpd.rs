@@ -121,6 +121,11 @@ struct Cli {
     /// The most a failed login's answer is delayed. [default: 5]
     #[arg(long, value_name = "SECS")]
     max_login_delay: Option<u64>,
+    /// Refuse HASH (file digests for clients to verify transfers): each
+    /// one reads a whole file. [default: served, at most one per core at
+    /// once]
+    #[arg(long)]
+    no_hash: bool,
     /// Started as root (to listen on port 21 or 990): switch to USER and
     /// its groups once listening, before any session starts.
     #[arg(long, value_name = "USER")]
@@ -178,6 +183,7 @@ struct ConfigFile {
     login_delay: Option<u64>,
     max_login_delay: Option<u64>,
     umask: Option<String>,
+    hash: Option<bool>,
     #[serde(default)]
     users: Vec<ConfigUser>,
 }
@@ -315,6 +321,7 @@ fn settings(cli: &Cli) -> Result<(Settings, Listen, bool, ProcessSettings), Stri
     if let Some(banner) = file.banner {
         engine.banner = banner;
     }
+    engine.hash = !cli.no_hash && file.hash.unwrap_or(true);
     if let Some(secs) = cli.login_timeout.or(file.login_timeout) {
         if secs == 0 {
             return Err("login_timeout = 0: nobody could log in".into());
@@ -786,12 +793,18 @@ mod tests {
         assert_eq!(engine.max_login_failures, 5);
         assert_eq!(engine.login_delay, Duration::from_secs(2));
         assert_eq!(engine.max_login_delay, Duration::from_secs(10));
+        assert!(engine.hash, "HASH is served by default");
+        let cli = Cli::parse_from(["ftpd", "--no-hash"]);
+        assert!(!settings(&cli).unwrap().0.engine.hash);
         // Both anonymous flags at once: refused by the command line itself.
         assert!(Cli::try_parse_from(["ftpd", "--anonymous", "--no-anonymous"]).is_err());
 
         let config = dir.path().join("ftpd.toml");
         let write = |text: &str| std::fs::write(&config, text).unwrap();
         let config_flag = ["ftpd", "--config", config.to_str().unwrap()];
+        write(&format!("hash = false\nroot = {:?}\n", dir.path()));
+        let cli = Cli::parse_from(config_flag);
+        assert!(!settings(&cli).unwrap().0.engine.hash);
         write("listen = []\n");
         assert!(settings_err(&config_flag).contains("listen = []"));
         write("[[users]]\nname = \"carol\"\npassword_hash = \"plain\"\n");

@@ -297,6 +297,7 @@ impl Pair {
                     Request::Stat(_)
                     | Request::SetModified { .. }
                     | Request::SetMode { .. }
+                    | Request::Hash { .. }
                     | Request::List(_)
                     | Request::MakeDir(_)
                     | Request::RemoveDir(_)

@@ -1258,6 +1258,110 @@ fn mfmt_sets_the_modification_time() {
     assert!(refused.starts_with("550 "), "{refused}");
 }
 
+/// HASH with OPTS HASH and RANG. The harness's stand-in digest is the
+/// hashed bytes themselves, so each reply shows which bytes were hashed.
+#[test]
+fn hash_digests_a_file_or_a_range_with_the_chosen_algorithm() {
+    let mut h = Harness::logged_in();
+    let feat = h.exchange("FEAT\r\n");
+    assert!(
+        feat.contains(" HASH SHA-1;SHA-256*;SHA-512;MD5;CRC32\r\n"),
+        "{feat}"
+    );
+    // "read me", zero-padded to SHA-256's 32 bytes.
+    let padded = format!("72656164206d65{}", "00".repeat(25));
+    let first_hash = format!("213 SHA-256 0-7 {padded} readme\r\n");
+    let whole = "213 CRC32 0-7 72656164 readme\r\n";
+    // RANG 2 5: bytes 2 to 5, both included ("ad m"); the reply's end is
+    // one past the last byte, as the whole file's `0-7` is.
+    let middle = "213 CRC32 2-6 6164206d readme\r\n";
+    let ranged_transfer = "504 RANG applies to HASH only; range reset.\r\n";
+    let transcript: &[(&str, &str)] = &[
+        ("OPTS HASH\r\n", "200 SHA-256\r\n"),
+        ("HASH readme\r\n", &first_hash),
+        ("OPTS HASH crc32\r\n", "200 CRC32\r\n"),
+        (
+            "OPTS HASH SHA-3\r\n",
+            "501 Unknown algorithm, current selection not changed.\r\n",
+        ),
+        ("HASH readme\r\n", whole),
+        ("RANG 2 5\r\n", "350 Range set: bytes 2 to 5, for HASH.\r\n"),
+        ("HASH readme\r\n", middle),
+        // Used once: the next HASH covers the whole file again.
+        ("HASH readme\r\n", whole),
+        // An end past the file's stops at its end ("me"); a start past it
+        // is an error.
+        (
+            "RANG 5 1000\r\n",
+            "350 Range set: bytes 5 to 1000, for HASH.\r\n",
+        ),
+        ("HASH readme\r\n", "213 CRC32 5-7 6d650000 readme\r\n"),
+        ("RANG 7 9\r\n", "350 Range set: bytes 7 to 9, for HASH.\r\n"),
+        (
+            "HASH readme\r\n",
+            "554 Range starts past the end of the file (7 bytes).\r\n",
+        ),
+        (
+            "RANG 5 2\r\n",
+            "501 RANG end must not come before its start.\r\n",
+        ),
+        ("RANG 2 5\r\n", "350 Range set: bytes 2 to 5, for HASH.\r\n"),
+        ("RANG 1 0\r\n", "350 Byte range reset.\r\n"),
+        ("HASH readme\r\n", whole),
+        // REST replaces a range.
+        ("TYPE I\r\n", "200 Switching to Binary mode.\r\n"),
+        ("RANG 2 5\r\n", "350 Range set: bytes 2 to 5, for HASH.\r\n"),
+        ("REST 1\r\n", "350 Restart position accepted (1).\r\n"),
+        ("HASH readme\r\n", whole),
+        ("REST 0\r\n", "350 Restart position accepted (0).\r\n"),
+        // A transfer never serves a range as if it were the file.
+        (
+            "PASV\r\n",
+            "227 Entering Passive Mode (127,0,0,1,195,80).\r\n",
+        ),
+        ("RANG 2 5\r\n", "350 Range set: bytes 2 to 5, for HASH.\r\n"),
+        ("RETR readme\r\n", ranged_transfer),
+        ("RANG 2 5\r\n", "350 Range set: bytes 2 to 5, for HASH.\r\n"),
+        ("STOR new\r\n", ranged_transfer),
+        ("RANG 2 5\r\n", "350 Range set: bytes 2 to 5, for HASH.\r\n"),
+        ("STOU\r\n", ranged_transfer),
+        ("RANG 2 5\r\n", "350 Range set: bytes 2 to 5, for HASH.\r\n"),
+        ("HASH readme\r\n", middle),
+        ("HASH missing\r\n", "550 No such file or directory.\r\n"),
+        ("HASH /\r\n", "550 Is a directory.\r\n"),
+        ("HASH\r\n", "501 HASH needs an argument.\r\n"),
+    ];
+    for (command, reply) in transcript {
+        check(&mut h, command, reply);
+    }
+    assert!(h.exchange("OPTS HASH MD5\r\nFEAT\r\n").contains(";MD5*;"));
+    // REIN: back to the default algorithm.
+    h.exchange("REIN\r\nUSER alice\r\nPASS secret\r\n");
+    check(&mut h, "OPTS HASH\r\n", "200 SHA-256\r\n");
+}
+
+#[test]
+fn hash_needs_a_login_and_can_be_turned_off() {
+    let mut h = Harness::new(ServerConfig::default());
+    h.output();
+    check(
+        &mut h,
+        "HASH readme\r\n",
+        "530 Please login with USER and PASS.\r\n",
+    );
+    let mut off = Harness::logged_in_with(ServerConfig {
+        hash: false,
+        ..ServerConfig::default()
+    });
+    assert!(!off.exchange("FEAT\r\n").contains("HASH"));
+    check(&mut off, "HASH readme\r\n", "502 HASH is not enabled.\r\n");
+    check(
+        &mut off,
+        "OPTS HASH MD5\r\n",
+        "501 Option not understood.\r\n",
+    );
+}
+
 /// `LIST -R` is refused, not served as one directory; other flags are
 /// read and dropped as before.
 #[test]
@@ -1722,7 +1826,7 @@ fn feat_lists_the_extensions() {
     check(
         &mut h,
         "FEAT\r\n",
-        "211-Extensions supported:\r\n EPRT\r\n EPSV\r\n HOST\r\n LANG EN*\r\n MDTM\r\n MFMT\r\n MLST type*;size*;modify*;perm*;unique*;UNIX.mode*;\r\n REST STREAM\r\n SIZE\r\n TVFS\r\n UTF8\r\n211 End\r\n",
+        "211-Extensions supported:\r\n EPRT\r\n EPSV\r\n HOST\r\n LANG EN*\r\n MDTM\r\n MFMT\r\n HASH SHA-1;SHA-256*;SHA-512;MD5;CRC32\r\n MLST type*;size*;modify*;perm*;unique*;UNIX.mode*;\r\n REST STREAM\r\n SIZE\r\n TVFS\r\n UTF8\r\n211 End\r\n",
     );
 }
 
