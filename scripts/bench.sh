@@ -5,7 +5,7 @@
 # client, and prints Markdown tables (see BENCHMARKS.md).
 #
 #   BENCH_IDLE_SESSIONS=N   idle sessions for the memory figure (10000)
-#   BENCH_PARTS=LIST        some of: throughput,sessions,memory,ftps,engine (all)
+#   BENCH_PARTS=LIST        some of: throughput,sessions,memory,ftps,engine,storage (all)
 #   BENCH_SERVERS=LIST      some of: smol,std,vsftpd,pure-ftpd,proftpd,pyftpdlib (all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +24,9 @@ if [[ -z "${BENCH_PARTS:-}" || ",$BENCH_PARTS," == *",engine,"* ]]; then
     cargo bench -p ftp-proto --bench wire --bench engine -- \
         --warm-up-time 1 --measurement-time 3 2>&1 |
         grep -E 'time:|thrpt:' | grep -v '%' || true
+fi
+# Uploads written aside, unnamed (O_TMPFILE) against named, in ftp-fs alone.
+if [[ -z "${BENCH_PARTS:-}" || ",$BENCH_PARTS," == *",storage,"* ]]; then
+    echo
+    cargo bench -p ftp-fs --bench uploads 2>/dev/null
 fi

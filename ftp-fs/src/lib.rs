@@ -5,8 +5,9 @@
 //! root fail inside cap-std, whatever the engine sent (it never sends `..`,
 //! but the jail does not rely on that).
 //!
-//! Uploads that replace a file are written aside, to a hidden file in the
-//! same directory, and renamed into place only when the transfer succeeds
+//! Uploads that replace a file are written aside, to an unnamed file in
+//! the same directory (Linux `O_TMPFILE`; elsewhere a hidden name), and
+//! put into place only when the transfer succeeds
 //! (after an fsync, unless turned off): a failed or aborted upload never
 //! destroys the previous content. Appends and resumed uploads write in place,
 //! so that a broken one can be resumed again.
@@ -32,6 +33,7 @@ use std::time::{Duration, SystemTime};
 pub struct DiskStorage {
     root: Dir,
     fsync: bool,
+    unnamed_uploads: bool,
 }
 
 /// Replaced files from this size on are freed on a background thread
@@ -69,6 +71,10 @@ struct Aside {
     dir: Dir,
     temporary: PathBuf,
     name: PathBuf,
+    /// The file has no name yet (`O_TMPFILE`): it is linked in as
+    /// `temporary` at commit; until then no listing can show it, and a
+    /// crash leaves nothing behind.
+    unnamed: bool,
 }
 
 impl Upload {
@@ -85,7 +91,11 @@ impl Upload {
         if self.fsync {
             self.file.sync_all()?;
         }
-        if let Some(aside) = &self.aside {
+        if let Some(aside) = &mut self.aside {
+            if aside.unnamed {
+                link_unnamed(&self.file, &aside.dir, &aside.temporary)?;
+                aside.unnamed = false;
+            }
             aside.put_in_place()?;
         }
         // In place: nothing left for `drop` to clean up. On an error above,
@@ -187,10 +197,67 @@ fn release_in_background(file: File) {
 
 impl Drop for Upload {
     fn drop(&mut self) {
-        if let Some(aside) = &self.aside {
+        // An unnamed file is freed with its last descriptor.
+        if let Some(aside) = self.aside.as_ref().filter(|a| !a.unnamed) {
             let _ = aside.dir.remove_file(&aside.temporary);
         }
     }
+}
+
+/// Whether this process can give an `O_TMPFILE` file a name: `linkat`
+/// through `/proc/self/fd` needs `/proc` (it is missing in some
+/// containers). Checked once.
+fn can_link_unnamed() -> bool {
+    static PROC: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    cfg!(target_os = "linux") && *PROC.get_or_init(|| Path::new("/proc/self/fd").is_dir())
+}
+
+/// An unnamed (`O_TMPFILE`) file in `dir`, or `None` where the file
+/// system or the kernel has none (then an upload is written to a hidden
+/// name instead).
+#[cfg(target_os = "linux")]
+fn create_unnamed(dir: &Dir) -> Option<std::fs::File> {
+    use rustix::fs::{Mode, OFlags, openat};
+    if !can_link_unnamed() {
+        return None;
+    }
+    let flags = OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC;
+    // 0o666 less the umask, as a named file gets.
+    openat(dir, ".", flags, Mode::from_raw_mode(0o666))
+        .ok()
+        .map(std::fs::File::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn create_unnamed(_dir: &Dir) -> Option<std::fs::File> {
+    None
+}
+
+/// Gives the unnamed `file` the name `name` in `dir` (a single component:
+/// nothing is resolved outside the jail's own directory handle).
+#[cfg(target_os = "linux")]
+fn link_unnamed(file: &std::fs::File, dir: &Dir, name: &Path) -> io::Result<()> {
+    use rustix::fs::{AtFlags, CWD, linkat};
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::AtomicBool;
+    // By descriptor is the cheaper call, but before Linux 6.10 it needs
+    // CAP_DAC_READ_SEARCH; once refused, it is not tried again.
+    static BY_DESCRIPTOR: AtomicBool = AtomicBool::new(true);
+    if BY_DESCRIPTOR.load(Ordering::Relaxed) {
+        match linkat(file, "", dir, name, AtFlags::EMPTY_PATH) {
+            Ok(()) => return Ok(()),
+            Err(rustix::io::Errno::NOENT) => BY_DESCRIPTOR.store(false, Ordering::Relaxed),
+            Err(error) => return Err(error.into()),
+        }
+    }
+    let by_proc = format!("/proc/self/fd/{}", file.as_raw_fd());
+    linkat(CWD, by_proc.as_str(), dir, name, AtFlags::SYMLINK_FOLLOW)?;
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn link_unnamed(_file: &std::fs::File, _dir: &Dir, _name: &Path) -> io::Result<()> {
+    Err(io::ErrorKind::Unsupported.into())
 }
 
 /// A storage error from an I/O error.
@@ -433,7 +500,21 @@ impl DiskStorage {
         if let Ok(sweeper) = root.try_clone() {
             sweep_leftovers(sweeper);
         }
-        Ok(DiskStorage { root, fsync })
+        Ok(DiskStorage {
+            root,
+            fsync,
+            unnamed_uploads: true,
+        })
+    }
+
+    /// Writes uploads to a hidden file (`.ftp-upload.<pid>.<n>.part`)
+    /// rather than to an unnamed one (`O_TMPFILE`, the default where the
+    /// file system has it). Both are invisible to clients; the unnamed
+    /// file also leaves nothing behind after a crash. For comparison and
+    /// for file systems that mishandle `O_TMPFILE`.
+    pub fn with_named_uploads(mut self) -> DiskStorage {
+        self.unnamed_uploads = false;
+        self
     }
 
     /// Runs one storage request. Requests that open a file also return it.
@@ -669,14 +750,22 @@ impl DiskStorage {
                     .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
                 let dir = self.root.open_dir(relative(&parent))?;
                 let temporary = aside_name(UPLOADS.fetch_add(1, Ordering::Relaxed));
-                options.write(true).create_new(true);
-                let file: File = dir.open_with(&temporary, &options)?;
+                let unnamed = self.unnamed_uploads.then(|| create_unnamed(&dir)).flatten();
+                let (file, unnamed) = match unnamed {
+                    Some(file) => (file, true),
+                    None => {
+                        options.write(true).create_new(true);
+                        let file: File = dir.open_with(&temporary, &options)?;
+                        (file.into_std(), false)
+                    }
+                };
                 Ok(Upload {
-                    file: file.into_std(),
+                    file,
                     aside: Some(Aside {
                         dir,
                         temporary,
                         name: PathBuf::from(OsStr::from_bytes(name)),
+                        unnamed,
                     }),
                     fsync: self.fsync,
                 })
@@ -893,30 +982,68 @@ mod tests {
         waiter.join().unwrap().unwrap();
     }
 
-    /// An upload in progress is invisible until it is put in place: not
+    fn on_disk(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// By default an upload that replaces a file has no name until it is
+    /// committed: nothing on disk shows it, and a failed one leaves
+    /// nothing; the old content stays until the commit.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn uploads_are_unnamed_until_committed() {
+        let (dir, storage) = setup();
+        let root = dir.path().join("root");
+        for fails in [true, false] {
+            let mut upload = open_upload(&storage, "/a.txt", WriteMode::Replace);
+            upload.file().write_all(b"new content").unwrap();
+            assert_eq!(on_disk(&root), ["a.txt"]);
+            assert_eq!(std::fs::read(root.join("a.txt")).unwrap(), b"hello");
+            let mut fresh = open_upload(&storage, "/fresh.txt", WriteMode::Replace);
+            fresh.file().write_all(b"fresh").unwrap();
+            assert_eq!(on_disk(&root), ["a.txt"]);
+            if fails {
+                drop((upload, fresh));
+                assert_eq!(on_disk(&root), ["a.txt"]);
+                assert_eq!(std::fs::read(root.join("a.txt")).unwrap(), b"hello");
+            } else {
+                upload.commit().unwrap();
+                fresh.commit().unwrap();
+                assert_eq!(on_disk(&root), ["a.txt", "fresh.txt"]);
+                assert_eq!(std::fs::read(root.join("a.txt")).unwrap(), b"new content");
+                assert_eq!(std::fs::read(root.join("fresh.txt")).unwrap(), b"fresh");
+            }
+        }
+        // Created with the mode a named file gets (0o666 less the umask).
+        std::fs::write(root.join("named"), b"").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |name: &str| {
+            std::fs::metadata(root.join(name))
+                .unwrap()
+                .permissions()
+                .mode()
+        };
+        assert_eq!(mode("fresh.txt"), mode("named"));
+    }
+
+    /// A named upload in progress (`with_named_uploads`, or a file system
+    /// without `O_TMPFILE`) is invisible until it is put in place: not
     /// listed, not there to download, stat, delete or rename.
     #[test]
     fn uploads_in_progress_are_invisible() {
         let (dir, storage) = setup();
-        let (_, opened) = storage
-            .handle(&Request::OpenWrite {
-                path: path("/a.txt"),
-                mode: WriteMode::Replace,
-            })
-            .unwrap();
-        let Some(OpenedFile::Write(mut upload)) = opened else {
-            panic!()
-        };
+        let storage = storage.with_named_uploads();
+        let mut upload = open_upload(&storage, "/a.txt", WriteMode::Replace);
         upload.file().write_all(b"half").unwrap();
-        let on_disk: Vec<String> = std::fs::read_dir(dir.path().join("root"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        let aside = on_disk
-            .iter()
+        let aside = on_disk(&dir.path().join("root"))
+            .into_iter()
             .find(|n| n.starts_with(".ftp-upload."))
-            .expect("written aside")
-            .clone();
+            .expect("written aside");
         assert_eq!(names(&storage, "/"), [b"a.txt".to_vec()]);
         let hidden = path(&format!("/{aside}"));
         for request in [
@@ -946,6 +1073,7 @@ mod tests {
             std::fs::read(dir.path().join("root/a.txt")).unwrap(),
             b"half"
         );
+        assert_eq!(on_disk(&dir.path().join("root")), ["a.txt"]);
     }
 
     /// What a killed server left written aside goes: at start, in the
