@@ -83,7 +83,13 @@ pub struct Transfer {
 /// whether the control connection closes too. A dying client's kernel
 /// closes both connections within microseconds, in no fixed order; a live
 /// client waits for the 226 and sends nothing.
-const CONTROL_GRACE: Duration = Duration::from_millis(5);
+///
+/// Every upload waits this long, so it bounds how many small files one
+/// session can store per second. Measured on loopback (Python's ftplib,
+/// 400 × 4 KiB in one session): 5 ms gave 135 files/s, 1 ms 275, none
+/// 520 (vsftpd: 460); with none, a curl killed mid-upload replaced the
+/// file within 4 tries, with 1 ms never in 120.
+const CONTROL_GRACE: Duration = Duration::from_millis(1);
 
 /// Whether the client closed the control connection (or it broke) now or
 /// within [`CONTROL_GRACE`]: the socket is peeked at, never read.

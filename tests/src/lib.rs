@@ -121,6 +121,35 @@ impl TestServer {
         server
     }
 
+    /// Uploads the server is writing now: files written aside under a
+    /// hidden name in the root, and unnamed (`O_TMPFILE`) files under it
+    /// that this process holds open (`/proc/self/fd` shows them as
+    /// `<dir>/#<inode> (deleted)`). The server runs in this process.
+    pub fn uploads_in_progress(&self) -> usize {
+        let root = self.root();
+        let named = std::fs::read_dir(&root)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with(".ftp-upload."))
+                    .count()
+            })
+            .unwrap_or(0);
+        let unnamed = std::fs::read_dir("/proc/self/fd")
+            .map(|fds| {
+                fds.flatten()
+                    .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+                    .filter(|target| {
+                        let target = target.to_string_lossy();
+                        target.starts_with(&format!("{}/#", root.display()))
+                            && target.ends_with(" (deleted)")
+                    })
+                    .count()
+            })
+            .unwrap_or(0);
+        named + unnamed
+    }
+
     /// The test CA that signed an FTPS server's certificate.
     pub fn ca_file(&self) -> PathBuf {
         self.dir.path().join("tls/ca.pem")

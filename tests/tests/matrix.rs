@@ -275,14 +275,14 @@ fn client_vanishing_mid_upload_keeps_the_previous_content() {
             }
             drop(control);
             drop(data);
-            // The server is done with the upload once the file written
-            // aside is gone (discarded, or renamed into place): only then
-            // does the content say whether the partial upload was kept.
-            let entries = || root_entries(&server);
+            // The server is done with the upload once it holds no file
+            // written aside (discarded, or put in place): only then does
+            // the content say whether the partial upload was kept.
             assert!(
-                eventually(Duration::from_secs(10), || entries().len() == 1),
-                "{context}: {:?}",
-                entries()
+                eventually(Duration::from_secs(10), || server.uploads_in_progress()
+                    == 0),
+                "{context}: {} uploads in progress",
+                server.uploads_in_progress()
             );
             assert_eq!(server.read("keep.bin"), b"previous content", "{context}");
             // Others are served, and see the old content too.
@@ -308,7 +308,7 @@ fn a_client_killed_mid_upload_never_replaces_the_file() {
         server.put("keep.bin", b"previous content");
         let password = PASSWORD.replace(' ', "%20");
         let url = format!("ftp://{USER}:{password}@{}/keep.bin", server.address);
-        for round in 0..10 {
+        for round in 0..20 {
             let context = format!("{server_kind:?} server, round {round}");
             let mut curl = std::process::Command::new(peer("curl"))
                 .args(["-sS", "--max-time", "30", "-T", "-", &url])
@@ -319,21 +319,22 @@ fn a_client_killed_mid_upload_never_replaces_the_file() {
             let mut stdin = curl.stdin.take().unwrap();
             stdin.write_all(&random_bytes(1 << 20, round)).unwrap();
             // The upload is under way once its file written aside exists.
-            let entries = || root_entries(&server);
             assert!(
-                eventually(Duration::from_secs(10), || entries().len() == 2),
-                "{context}: {:?}",
-                entries()
+                eventually(Duration::from_secs(10), || server.uploads_in_progress()
+                    == 1),
+                "{context}: no upload under way"
             );
             std::thread::sleep(Duration::from_millis(100));
             curl.kill().unwrap();
             curl.wait().unwrap();
             drop(stdin);
             assert!(
-                eventually(Duration::from_secs(10), || entries().len() == 1),
-                "{context}: {:?}",
-                entries()
+                eventually(Duration::from_secs(10), || server.uploads_in_progress()
+                    == 0),
+                "{context}: {} uploads in progress",
+                server.uploads_in_progress()
             );
+            assert_eq!(root_entries(&server).len(), 1, "{context}");
             let kept = server.read("keep.bin");
             assert!(
                 kept == b"previous content",
