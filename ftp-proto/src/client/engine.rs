@@ -1211,6 +1211,17 @@ impl Client {
         self.reply_deadline = None;
     }
 
+    /// A 227: connect to its port, at its address only when trusted (the
+    /// control connection's peer otherwise: RFC 2577 §3, and NAT).
+    fn on_pasv_reply(&mut self, reply: Reply) {
+        let text = reply.lines.concat();
+        match hostport::parse_pasv_reply(&text) {
+            Some(addr) if self.config.trust_pasv_address => self.connect_to(SocketAddr::V4(addr)),
+            Some(addr) => self.connect_to(SocketAddr::new(self.peer.ip(), addr.port())),
+            None => self.fail(ClientError::BadReplyText(reply)),
+        }
+    }
+
     fn on_transfer_reply(&mut self, step: XferStep, transfer: &TransferOp, reply: Reply) {
         let code = reply.code;
         match step {
@@ -1228,6 +1239,10 @@ impl Client {
                         Some(port) => self.connect_to(SocketAddr::new(self.peer.ip(), port)),
                         None => self.fail(ClientError::BadReplyText(reply)),
                     }
+                } else if code == ReplyCode::ENTERING_PASSIVE_MODE {
+                    // Some servers answer EPSV as if it were PASV
+                    // (basic-ftp #135): the 227 is read as PASV's.
+                    self.on_pasv_reply(reply);
                 } else if unsupported(code) {
                     self.epsv_ok = false;
                     self.set_step(Step::Transfer(XferStep::Pasv));
@@ -1240,14 +1255,7 @@ impl Client {
                 if code != ReplyCode::ENTERING_PASSIVE_MODE {
                     return self.fail(ClientError::Rejected(reply));
                 }
-                let text = reply.lines.concat();
-                match hostport::parse_pasv_reply(&text) {
-                    Some(addr) if self.config.trust_pasv_address => {
-                        self.connect_to(SocketAddr::V4(addr))
-                    }
-                    Some(addr) => self.connect_to(SocketAddr::new(self.peer.ip(), addr.port())),
-                    None => self.fail(ClientError::BadReplyText(reply)),
-                }
+                self.on_pasv_reply(reply);
             }
             XferStep::Eprt | XferStep::Port => {
                 if code.is_completion() {

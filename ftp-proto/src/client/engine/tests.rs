@@ -833,16 +833,20 @@ fn login_with_account() {
     assert!(s.client.features().mlst);
 }
 
-#[test]
-fn epsv_refused_falls_back_to_pasv_and_ignores_its_address() {
+/// A download whose EPSV gets `epsv_reply`, then (unless that is a 227)
+/// PASV and a 227 naming 10.0.0.5:50000: the data connection goes to the
+/// control connection's address at that port, and the download completes.
+fn download_through_a_227(epsv_reply: &str) -> Scripted {
     let mut s = Scripted::logged_in();
     s.client.retrieve(b"f", 0, false);
     assert_eq!(s.sent(), "TYPE I\r\n");
     s.reply("200 binary\r\n");
     assert_eq!(s.sent(), "EPSV\r\n");
-    s.reply("500 EPSV not understood\r\n");
-    assert_eq!(s.sent(), "PASV\r\n");
-    s.reply("227 Entering Passive Mode (10,0,0,5,195,80).\r\n");
+    s.reply(epsv_reply);
+    if !epsv_reply.starts_with("227") {
+        assert_eq!(s.sent(), "PASV\r\n");
+        s.reply("227 Entering Passive Mode (10,0,0,5,195,80).\r\n");
+    }
     assert_eq!(
         s.actions(),
         [Action::ConnectData {
@@ -874,9 +878,31 @@ fn epsv_refused_falls_back_to_pasv_and_ignores_its_address() {
         s.outcomes()[..],
         [(_, Ok(Output::Transferred { bytes: 10 }))]
     ));
+    s
+}
+
+#[test]
+fn epsv_refused_falls_back_to_pasv_and_ignores_its_address() {
+    let mut s = download_through_a_227("500 EPSV not understood\r\n");
     // EPSV is not tried again.
     s.client.retrieve(b"f", 0, false);
     assert_eq!(s.sent(), "PASV\r\n");
+}
+
+/// A server that answers EPSV with 227 (as if it were PASV; basic-ftp
+/// #135): its port is used, at the control connection's address, and EPSV
+/// stays in use.
+#[test]
+fn epsv_answered_with_227_uses_its_port() {
+    let mut s = download_through_a_227("227 Entering Passive Mode (10,0,0,5,195,80).\r\n");
+    s.client.list(None);
+    assert_eq!(s.sent(), "EPSV\r\n");
+    // A 227 without an address is as unreadable as from PASV.
+    s.reply("227 no address here\r\n");
+    assert!(matches!(
+        s.outcomes()[..],
+        [(_, Err(ClientError::BadReplyText(_)))]
+    ));
 }
 
 #[test]

@@ -1,0 +1,387 @@
+//! `ftpc` as a daily tool: the README's walkthrough run as it stands, local
+//! files never lost (failed downloads, `--no-clobber`, `get -c` of a longer
+//! file, `put` of a directory) against our server and the reference
+//! servers, exit codes as the README's table says, `~/.netrc`.
+
+use ftp_tests::reference::ReferenceServer;
+use ftp_tests::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn ftpc() -> PathBuf {
+    workspace_binary("ftp-std", "ftpc")
+}
+
+/// `ftpc args` in `dir`, with `HOME` there (no one's `~/.netrc`).
+fn ftpc_in(dir: &Path, args: &[&str]) -> Output {
+    run_unchecked(
+        Command::new(ftpc())
+            .args(args)
+            .current_dir(dir)
+            .env("HOME", dir)
+            .env_remove("NETRC"),
+    )
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+struct Ftpd {
+    child: std::process::Child,
+}
+
+impl Drop for Ftpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `ftpc` lines of the README's walkthrough, run as they stand (in
+/// `bash`, for their pipes) against the `ftpd` command the README names,
+/// on a free port instead of 2121; then the state they leave is checked.
+#[test]
+fn the_readme_walkthrough_works_as_written() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let intro = readme
+        .find("Use the `ftpc` client")
+        .expect("the README's ftpc section");
+    let block = &readme[intro..];
+    let start = block.find("```sh\n").unwrap() + "```sh\n".len();
+    let end = start + block[start..].find("```").unwrap();
+    let lines: Vec<&str> = block[start..end]
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .collect();
+    assert!(lines.len() >= 10, "{lines:?}");
+    let server_line = block[..start]
+        .split('`')
+        .find(|part| part.starts_with("ftpd "))
+        .expect("the ftpd command the walkthrough runs against");
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("srv");
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(work.join("src")).unwrap();
+    let iso = random_bytes(3 << 20, 21);
+    std::fs::write(root.join("big.iso"), &iso).unwrap();
+    std::fs::write(root.join("notes.txt"), "one\ntwo\nthree\n").unwrap();
+    std::fs::write(work.join("report.pdf"), random_bytes(70_000, 22)).unwrap();
+    std::fs::write(work.join("src/main.rs"), "fn main() {}\n").unwrap();
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let port_text = port.to_string();
+    let substitute = |line: &str| {
+        line.replace("2121", &port_text)
+            .replace("/srv/ftp", root.to_str().unwrap())
+    };
+    let server_words: Vec<String> = substitute(server_line)
+        .split_whitespace()
+        .skip(1)
+        .map(|w| w.trim_matches('\'').to_string())
+        .collect();
+    let _server = Ftpd {
+        child: Command::new(workspace_binary("ftp-smol", "ftpd"))
+            .args(&server_words)
+            .arg("--no-fsync")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    };
+    for address in [format!("127.0.0.1:{port}"), format!("[::1]:{port}")] {
+        assert!(
+            eventually(Duration::from_secs(20), || std::net::TcpStream::connect(
+                address.as_str()
+            )
+            .is_ok()),
+            "ftpd {server_words:?} does not listen on {address}"
+        );
+    }
+
+    let bin = ftpc().parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for line in &lines {
+        let line = substitute(line);
+        let output = run_unchecked(
+            Command::new("bash")
+                .args(["-c", &format!("set -o pipefail; {line}")])
+                .current_dir(&work)
+                .env("PATH", &path)
+                .env("HOME", &work),
+        );
+        assert!(output.status.success(), "{line}\n{}", stderr(&output));
+    }
+    // What the lines did.
+    assert_eq!(std::fs::read(work.join("big.iso")).unwrap(), iso);
+    assert!(root.join("docs/old").is_dir());
+    assert!(root.join("docs/src.tar").is_file());
+    assert!(!root.join("docs/report.pdf").exists() && !root.join("docs/old/report.pdf").exists());
+}
+
+/// A server to run the data-safety cases against: where to put files on
+/// it (a URL prefix) and its directory on disk for that prefix.
+struct Target {
+    name: &'static str,
+    url: String,
+    dir: PathBuf,
+    _guard: Box<dyn std::any::Any>,
+}
+
+fn our_target() -> Target {
+    let server = TestServer::start(ServerKind::Smol, false);
+    let password = PASSWORD.replace(' ', "%20");
+    Target {
+        name: "ours",
+        url: format!("ftp://{USER}:{password}@{}/", server.address),
+        dir: server.root(),
+        _guard: Box::new(server),
+    }
+}
+
+fn reference_target(name: &'static str, server: ReferenceServer) -> Target {
+    let host = if server.host.contains(':') {
+        format!("[{}]", server.host)
+    } else {
+        server.host.clone()
+    };
+    let password = server.password.replace(' ', "%20");
+    let url = format!(
+        "ftp://{}:{password}@{host}:{}{}/",
+        server.user, server.port, server.writable
+    );
+    let dir = server.root.join(server.writable.trim_start_matches('/'));
+    Target {
+        name,
+        url,
+        dir,
+        _guard: Box::new(server),
+    }
+}
+
+/// Every way a download or upload could destroy local or remote data,
+/// against one server: each leaves the files byte-identical.
+fn local_data_is_never_lost(target: &Target) {
+    let work = tempfile::tempdir().unwrap();
+    let context = target.name;
+    let keep = random_bytes(10_000, 31);
+    let notes = work.path().join("notes.txt");
+    std::fs::write(&notes, &keep).unwrap();
+    let remote = random_bytes(20_000, 32);
+    std::fs::write(target.dir.join("remote.bin"), &remote).unwrap();
+    std::fs::create_dir_all(target.dir.join("a dir")).unwrap();
+    let url = |path: &str| format!("{}{path}", target.url);
+    let untouched = |what: &str| {
+        assert_eq!(std::fs::read(&notes).unwrap(), keep, "{context}: {what}");
+        let names: Vec<_> = std::fs::read_dir(work.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.ends_with(".part")),
+            "{context}: {what}: left {names:?}"
+        );
+    };
+
+    // A file that does not exist: 5, and the local file as it was.
+    let missing = ftpc_in(
+        work.path(),
+        &["get", &url("missing.txt"), "-o", "notes.txt"],
+    );
+    assert_eq!(
+        missing.status.code(),
+        Some(5),
+        "{context}: {}",
+        stderr(&missing)
+    );
+    untouched("get of a missing file");
+    // A directory: a refusal (it exists), the local file as it was.
+    let dir = ftpc_in(work.path(), &["get", &url("a%20dir"), "-o", "notes.txt"]);
+    assert_eq!(dir.status.code(), Some(6), "{context}: {}", stderr(&dir));
+    untouched("get of a directory");
+    // --no-clobber: refused before anything is fetched.
+    let clobber = ftpc_in(
+        work.path(),
+        &["get", "--no-clobber", &url("remote.bin"), "-o", "notes.txt"],
+    );
+    assert_eq!(
+        clobber.status.code(),
+        Some(7),
+        "{context}: {}",
+        stderr(&clobber)
+    );
+    assert!(stderr(&clobber).contains("--no-clobber"), "{context}");
+    untouched("get --no-clobber");
+    // Without it, a complete download replaces the file.
+    let got = ftpc_in(work.path(), &["get", &url("remote.bin"), "-o", "notes.txt"]);
+    assert!(got.status.success(), "{context}: {}", stderr(&got));
+    assert_eq!(std::fs::read(&notes).unwrap(), remote, "{context}");
+    std::fs::write(&notes, &keep).unwrap();
+
+    // get -c of a local file longer than the remote one: an error, and
+    // nothing appended or cut.
+    let longer = [&remote[..], b"extra"].concat();
+    std::fs::write(work.path().join("longer.bin"), &longer).unwrap();
+    let resumed = ftpc_in(
+        work.path(),
+        &["get", "-c", &url("remote.bin"), "-o", "longer.bin"],
+    );
+    assert_eq!(
+        resumed.status.code(),
+        Some(7),
+        "{context}: {}",
+        stderr(&resumed)
+    );
+    assert_eq!(
+        std::fs::read(work.path().join("longer.bin")).unwrap(),
+        longer
+    );
+    // Of a complete one: nothing to do, success.
+    std::fs::write(work.path().join("whole.bin"), &remote).unwrap();
+    let whole = ftpc_in(
+        work.path(),
+        &["get", "-c", &url("remote.bin"), "-o", "whole.bin"],
+    );
+    assert!(whole.status.success(), "{context}: {}", stderr(&whole));
+    assert_eq!(
+        std::fs::read(work.path().join("whole.bin")).unwrap(),
+        remote
+    );
+
+    // put of a local directory: refused before connecting; the remote
+    // file of that name is untouched.
+    std::fs::create_dir(work.path().join("remote.bin")).unwrap();
+    let put = ftpc_in(work.path(), &["put", "remote.bin", &target.url]);
+    assert_eq!(put.status.code(), Some(2), "{context}: {}", stderr(&put));
+    assert_eq!(
+        std::fs::read(target.dir.join("remote.bin")).unwrap(),
+        remote,
+        "{context}"
+    );
+    // put - reads standard input.
+    let mut child = Command::new(ftpc())
+        .args(["put", "-", &url("from-stdin.txt")])
+        .current_dir(work.path())
+        .env("HOME", work.path())
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"piped in").unwrap();
+    assert!(child.wait().unwrap().success(), "{context}");
+    assert_eq!(
+        std::fs::read(target.dir.join("from-stdin.txt")).unwrap(),
+        b"piped in",
+        "{context}"
+    );
+    // Error messages are words, never Rust debug text.
+    for output in [&missing, &dir, &clobber, &resumed, &put] {
+        let text = stderr(output);
+        assert!(
+            text.starts_with("ftpc: ") && !text.contains("(\"") && !text.contains("Some("),
+            "{context}: {text}"
+        );
+    }
+    let _ = std::fs::remove_file(target.dir.join("from-stdin.txt"));
+    let _ = std::fs::remove_file(target.dir.join("remote.bin"));
+    let _ = std::fs::remove_dir(target.dir.join("a dir"));
+}
+
+#[test]
+fn local_data_is_never_lost_with_our_server() {
+    local_data_is_never_lost(&our_target());
+}
+
+#[test]
+fn local_data_is_never_lost_with_vsftpd() {
+    local_data_is_never_lost(&reference_target("vsftpd", reference::vsftpd()));
+}
+
+#[test]
+fn local_data_is_never_lost_with_pure_ftpd() {
+    local_data_is_never_lost(&reference_target("pure-ftpd", reference::pure_ftpd()));
+}
+
+#[test]
+fn local_data_is_never_lost_with_pyftpdlib() {
+    local_data_is_never_lost(&reference_target("pyftpdlib", reference::pyftpdlib()));
+}
+
+/// Refusals that are not "not found" exit 6, as the README's table says;
+/// `--timeout 0` is a usage error; IPv6 addresses in messages are
+/// bracketed.
+#[test]
+fn exit_codes_follow_the_readme() {
+    let target = our_target();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(target.dir.join("full")).unwrap();
+    std::fs::write(target.dir.join("full/file"), b"x").unwrap();
+    let url = |path: &str| format!("{}{path}", target.url);
+    let code = |args: &[&str]| {
+        let output = ftpc_in(work.path(), args);
+        (output.status.code(), stderr(&output))
+    };
+    let (status, text) = code(&["rmdir", &url("full")]);
+    assert_eq!(status, Some(6), "{text}");
+    let (status, text) = code(&["rmdir", &url("nothing-here")]);
+    assert_eq!(status, Some(5), "{text}");
+    let (status, text) = code(&["mkdir", &url("full")]);
+    assert_eq!(status, Some(6), "{text}");
+    let (status, text) = code(&["rm", &url("nothing-here")]);
+    assert_eq!(status, Some(5), "{text}");
+    // An anonymous login may read, not write: refused, though it exists.
+    let anonymous = target
+        .url
+        .replace(&format!("{USER}:{}@", PASSWORD.replace(' ', "%20")), "");
+    let (status, text) = code(&["rm", &format!("{anonymous}full/file")]);
+    assert_eq!(status, Some(6), "{text}");
+    let (status, text) = code(&["--timeout", "0", "ls", &url("")]);
+    assert_eq!(status, Some(2), "{text}");
+    let (status, text) = code(&["ls", "ftp://[::1]:9/"]);
+    assert_eq!(status, Some(3), "{text}");
+    assert!(text.contains("[::1]:9"), "{text}");
+}
+
+/// A URL with a user but no password takes that user's password from
+/// `~/.netrc`; quoted passwords work.
+#[test]
+fn netrc_fills_in_the_password() {
+    let server = TestServer::start(ServerKind::Smol, false);
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(server.root().join("f.txt"), b"netrc").unwrap();
+    let host = server.address.ip().to_string();
+    // PASSWORD holds a space: only a quoted value can carry it.
+    std::fs::write(
+        work.path().join(".netrc"),
+        format!(
+            "machine {host} login someone password wrong\n\
+             machine {host} login {USER} password \"{PASSWORD}\"\n"
+        ),
+    )
+    .unwrap();
+    let url = format!("ftp://{USER}@{}/f.txt", server.address);
+    let got = ftpc_in(work.path(), &["get", &url, "-o", "got.txt"]);
+    assert!(got.status.success(), "{}", stderr(&got));
+    assert_eq!(
+        std::fs::read(work.path().join("got.txt")).unwrap(),
+        b"netrc"
+    );
+    // No user in the URL: the first entry for the host (a wrong password).
+    let url = format!("ftp://{}/f.txt", server.address);
+    let refused = ftpc_in(work.path(), &["get", &url, "-o", "other.txt"]);
+    assert_eq!(refused.status.code(), Some(4), "{}", stderr(&refused));
+}
