@@ -206,6 +206,14 @@ impl Client {
         self.simple(id).and_then(output::modified)
     }
 
+    /// Sets a file's modification time (MFMT, when
+    /// [`Features::mfmt`](ftp_proto::client::Features::mfmt) says the
+    /// server has it).
+    pub fn set_modified(&mut self, path: &[u8], modified: SystemTime) -> Result<(), Error> {
+        let id = self.driver.engine().set_modified(path, modified);
+        self.simple(id).map(drop)
+    }
+
     /// One object's facts (MLST).
     pub fn mlst(&mut self, path: Option<&[u8]>) -> Result<Entry, Error> {
         let id = self.driver.engine().mlst(path);

@@ -131,6 +131,15 @@ fn the_readme_walkthrough_works_as_written() {
     assert!(root.join("docs/old").is_dir());
     assert!(root.join("docs/src.tar").is_file());
     assert!(!root.join("docs/report.pdf").exists() && !root.join("docs/old/report.pdf").exists());
+    assert_eq!(
+        std::fs::read(root.join("docs/src/main.rs")).unwrap(),
+        b"fn main() {}\n"
+    );
+    assert_eq!(
+        std::fs::read(work.join("docs-copy/src/main.rs")).unwrap(),
+        b"fn main() {}\n"
+    );
+    assert!(work.join("docs-copy/src.tar").is_file() && work.join("docs-copy/old").is_dir());
 }
 
 /// A server to run the data-safety cases against: where to put files on
@@ -384,4 +393,172 @@ fn netrc_fills_in_the_password() {
     let url = format!("ftp://{}/f.txt", server.address);
     let refused = ftpc_in(work.path(), &["get", &url, "-o", "other.txt"]);
     assert_eq!(refused.status.code(), Some(4), "{}", stderr(&refused));
+}
+
+/// A tree of `files` files in nested directories, names with spaces and
+/// non-ASCII characters, sizes from 0 to 200 KB.
+fn make_tree(root: &Path, files: usize) {
+    for n in 0..files {
+        let dir = match n % 4 {
+            0 => root.to_path_buf(),
+            1 => root.join("a dir"),
+            2 => root.join("a dir/sous-répertoire"),
+            _ => root.join(format!("d{}/deeper/ünïcode {}", n % 3, n % 2)),
+        };
+        std::fs::create_dir_all(&dir).unwrap();
+        let size = match n % 7 {
+            0 => 0,
+            1 => 200_000,
+            _ => 1 + (n * 37) % 5_000,
+        };
+        std::fs::write(
+            dir.join(format!("file {n} é.txt")),
+            random_bytes(size, n as u64),
+        )
+        .unwrap();
+    }
+}
+
+/// Every file under `root`, relative path to content.
+fn tree_contents(root: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut found = std::collections::BTreeMap::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                pending.push(path);
+            } else {
+                let relative = path.strip_prefix(root).unwrap().to_path_buf();
+                found.insert(relative, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    found
+}
+
+/// The `N files transferred` of mirror's summary line.
+fn transferred(output: &Output) -> usize {
+    let text = stderr(output);
+    text.lines()
+        .find_map(|l| {
+            l.split("mirror: ")
+                .nth(1)?
+                .split(" files transferred")
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no summary in {text}"))
+}
+
+/// `mirror -R` up and `mirror` down of a 220-file tree, checked file by
+/// file on both sides; a second `--only-newer` pass each way transfers
+/// nothing; `--delete` removes what the source no longer has.
+fn mirror_both_ways(target: &Target) {
+    let context = target.name;
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("source");
+    make_tree(&source, 220);
+    let expected = tree_contents(&source);
+    let url = format!("{}mirrored", target.url);
+    let mirror = |args: &[&str]| {
+        let output = ftpc_in(work.path(), &[&["mirror"][..], args].concat());
+        assert!(
+            output.status.success(),
+            "{context}: {args:?}: {}",
+            stderr(&output)
+        );
+        output
+    };
+    let up = mirror(&["-R", "--parallel", "3", "source", &url]);
+    assert_eq!(transferred(&up), 220, "{context}");
+    assert_eq!(
+        tree_contents(&target.dir.join("mirrored")),
+        expected,
+        "{context}"
+    );
+    let down = mirror(&["-P", "3", &url, "copy"]);
+    assert_eq!(transferred(&down), 220, "{context}");
+    assert_eq!(
+        tree_contents(&work.path().join("copy")),
+        expected,
+        "{context}"
+    );
+
+    // Nothing changed: nothing moves, either way.
+    assert_eq!(
+        transferred(&mirror(&["--only-newer", &url, "copy"])),
+        0,
+        "{context}"
+    );
+    assert_eq!(
+        transferred(&mirror(&["-R", "--only-newer", "source", &url])),
+        0,
+        "{context}"
+    );
+    // A changed file (another size) goes up again, and down again.
+    let changed = source.join("a dir/file 1 é.txt");
+    std::fs::write(&changed, b"changed").unwrap();
+    assert_eq!(
+        transferred(&mirror(&["-R", "-n", "source", &url])),
+        1,
+        "{context}"
+    );
+    assert_eq!(transferred(&mirror(&["-n", &url, "copy"])), 1, "{context}");
+    assert_eq!(
+        std::fs::read(work.path().join("copy/a dir/file 1 é.txt")).unwrap(),
+        b"changed"
+    );
+
+    // --delete: what the source lost goes from the copy; --dry-run first
+    // changes nothing.
+    std::fs::remove_file(source.join("file 0 é.txt")).unwrap();
+    std::fs::remove_dir_all(source.join("d0")).unwrap();
+    mirror(&["-R", "-n", "--delete", "--dry-run", "source", &url]);
+    assert!(target.dir.join("mirrored/d0").exists(), "{context}");
+    mirror(&["-R", "-n", "--delete", "source", &url]);
+    let now = tree_contents(&source);
+    assert_eq!(
+        tree_contents(&target.dir.join("mirrored")),
+        now,
+        "{context}"
+    );
+    assert!(!target.dir.join("mirrored/d0").exists(), "{context}");
+    mirror(&["-n", "--delete", &url, "copy"]);
+    assert_eq!(tree_contents(&work.path().join("copy")), now, "{context}");
+    assert!(!work.path().join("copy/d0").exists(), "{context}");
+
+    // A remote directory that is not there (vsftpd lists it as empty): an
+    // error, and --delete empties nothing.
+    let typo = format!("{}no-such-dir", target.url);
+    let missing = ftpc_in(work.path(), &["mirror", "--delete", &typo, "copy"]);
+    assert_eq!(
+        missing.status.code(),
+        Some(5),
+        "{context}: {}",
+        stderr(&missing)
+    );
+    assert_eq!(tree_contents(&work.path().join("copy")), now, "{context}");
+}
+
+#[test]
+fn mirror_with_our_server() {
+    mirror_both_ways(&our_target());
+}
+
+#[test]
+fn mirror_with_vsftpd() {
+    mirror_both_ways(&reference_target("vsftpd", reference::vsftpd()));
+}
+
+#[test]
+fn mirror_with_pure_ftpd() {
+    mirror_both_ways(&reference_target("pure-ftpd", reference::pure_ftpd()));
+}
+
+#[test]
+fn mirror_with_pyftpdlib() {
+    mirror_both_ways(&reference_target("pyftpdlib", reference::pyftpdlib()));
 }

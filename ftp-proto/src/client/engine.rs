@@ -321,6 +321,18 @@ impl Client {
         )
     }
 
+    /// MFMT: sets a file's modification time (to the second), as
+    /// mirroring keeps times; [`Output::Done`]. Servers that offer it list
+    /// it in FEAT ([`Features::mfmt`]).
+    pub fn set_modified(&mut self, path: &[u8], modified: std::time::SystemTime) -> OperationId {
+        let time = crate::timeval::UtcDateTime::from_system_time(modified).time_val();
+        // A time-val is 14 digits (and a fraction): whole seconds only.
+        let seconds = time.get(..14).unwrap_or(&time);
+        let mut argument = format!("{seconds} ").into_bytes();
+        argument.extend_from_slice(path);
+        self.simple(Command::Mfmt(argument.into()), Expect::Done)
+    }
+
     /// MLST: [`Output::Entry`].
     pub fn mlst(&mut self, path: Option<&[u8]>) -> OperationId {
         self.simple(
@@ -1469,6 +1481,7 @@ fn parse_features(reply: &Reply) -> Features {
             "UTF8" => features.utf8 = true,
             "SIZE" => features.size = true,
             "MDTM" => features.mdtm = true,
+            "MFMT" => features.mfmt = true,
             "EPSV" => features.epsv = true,
             "REST" if text.to_ascii_uppercase().contains("STREAM") => features.rest_stream = true,
             _ => {}

@@ -179,6 +179,8 @@ pub struct Features {
     pub size: bool,
     /// MDTM (RFC 3659 §3).
     pub mdtm: bool,
+    /// MFMT (draft-somers-ftp-mfxx): modification times can be set.
+    pub mfmt: bool,
     /// EPSV listed (it is tried first anyway).
     pub epsv: bool,
     /// Every feature line, trimmed.

@@ -600,6 +600,18 @@ fn simple_operations() {
     assert_eq!(p.result(id), Ok(Output::Size(7)));
     let id = p.client.mdtm(b"pub/moved");
     assert!(matches!(p.result(id), Ok(Output::Modified(_))));
+    // MFMT sets the time MDTM reads back, to the second.
+    assert!(p.client.features().mfmt);
+    let when = std::time::UNIX_EPOCH + Duration::from_millis(1_600_000_000_750);
+    let id = p.client.set_modified(b"pub/moved", when);
+    assert_eq!(p.result(id), Ok(Output::Done));
+    let id = p.client.mdtm(b"pub/moved");
+    assert_eq!(
+        p.result(id),
+        Ok(Output::Modified(
+            std::time::UNIX_EPOCH + Duration::from_secs(1_600_000_000)
+        ))
+    );
     let id = p.client.mlst(Some(b"pub/moved"));
     match p.result(id) {
         Ok(Output::Entry(entry)) => {

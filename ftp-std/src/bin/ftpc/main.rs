@@ -14,6 +14,7 @@
 
 mod failure;
 mod local;
+mod mirror;
 mod netrc;
 mod url;
 
@@ -102,6 +103,34 @@ enum Cmd {
     Rm { url: String },
     /// Remove a directory.
     Rmdir { url: String },
+    /// Copy a remote tree into a local directory, or with -R a local
+    /// directory onto the server (`mirror -R DIR URL`). Files are
+    /// compared by size and modification time with --only-newer; the
+    /// copies get the source's modification time (on the server with
+    /// MFMT, where it has it).
+    Mirror {
+        /// Upload: DIR to URL.
+        #[arg(short = 'R', long = "reverse")]
+        reverse: bool,
+        /// URL (or DIR with -R).
+        from: String,
+        /// DIR (or URL with -R).
+        to: String,
+        /// Sessions transferring at once.
+        #[arg(short = 'P', long, default_value_t = 1, value_name = "N",
+              value_parser = clap::value_parser!(u16).range(1..=64))]
+        parallel: u16,
+        /// Only files that are new, or differ in size, or are newer than
+        /// the copy.
+        #[arg(short = 'n', long)]
+        only_newer: bool,
+        /// Remove from the target what the source no longer has.
+        #[arg(long)]
+        delete: bool,
+        /// Print what would be done, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Rename or move. NEW_NAME is relative to the directory that holds
     /// the source (`mv ftp://h/docs/a.pdf old/a.pdf` moves it to
     /// `docs/old/a.pdf`), or absolute when it starts with `/`.
@@ -235,7 +264,7 @@ fn connect(cli: &Cli, url: &Url) -> Result<Client, Failure> {
     Ok(client)
 }
 
-fn progress_bar(total: Option<u64>) -> Option<ProgressBar> {
+pub(crate) fn progress_bar(total: Option<u64>) -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
@@ -293,6 +322,15 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         | Cmd::Rm { url }
         | Cmd::Rmdir { url }
         | Cmd::Mv { url, .. } => url,
+        Cmd::Mirror {
+            reverse, from, to, ..
+        } => {
+            if *reverse {
+                to
+            } else {
+                from
+            }
+        }
     };
     let url = parse_url(url_text).map_err(|m| failure(code::USAGE, m))?;
     let path = url.path.clone();
@@ -340,6 +378,30 @@ fn run(cli: &Cli) -> Result<(), Failure> {
 
     let mut client = connect(cli, &url)?;
     match &cli.command {
+        Cmd::Mirror {
+            reverse,
+            from,
+            to,
+            parallel,
+            only_newer,
+            delete,
+            dry_run,
+        } => {
+            let options = mirror::MirrorOptions {
+                direction: if *reverse {
+                    mirror::Direction::Upload
+                } else {
+                    mirror::Direction::Download
+                },
+                only_newer: *only_newer,
+                delete: *delete,
+                dry_run: *dry_run,
+                parallel: usize::from(*parallel),
+            };
+            let local = PathBuf::from(if *reverse { from } else { to });
+            let session = || connect(cli, &url);
+            mirror::mirror(&mut client, &session, &path, &local, &options)?;
+        }
         Cmd::Ls { .. } => {
             let listing = client
                 .list((!path.is_empty()).then_some(&path[..]))
