@@ -334,24 +334,54 @@ pub fn proftpd_tls(cert: &Path, key: &Path, implicit: bool) -> ReferenceServer {
     }
 }
 
+/// pyftpdlib that cuts off the first `drops` downloads after 64 KiB,
+/// closing the data and the control connection at once
+/// (`peers/dropping_server.py`).
+pub fn dropping_server(drops: u32) -> ReferenceServer {
+    python_server(
+        "dropping_server.py",
+        "dropping server",
+        "drop pw",
+        &[&drops.to_string()],
+    )
+}
+
 /// pyftpdlib 2.2, one read-write user.
 pub fn pyftpdlib() -> ReferenceServer {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/pyftpdlib_server.py");
+    python_server(
+        "pyftpdlib_server.py",
+        "pyftpdlib",
+        "py pw",
+        &["22000", "22999"],
+    )
+}
+
+/// A pyftpdlib script of `peers/`, run as `script ROOT PORT USER
+/// PASSWORD extra...`, user `tester`.
+fn python_server(
+    script: &str,
+    name: &'static str,
+    password: &str,
+    extra: &[&str],
+) -> ReferenceServer {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("peers")
+        .join(script);
     let (dir, root) = served_dir("root");
     let port = free_port();
-    let password = "py pw";
     let mut child = Command::new(crate::peer("python3"))
         .arg(script)
         .arg(&root)
         .arg(port.to_string())
-        .args(["tester", password, "22000", "22999"])
+        .args(["tester", password])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("pyftpdlib starts");
-    wait_ready(port, &mut child, "pyftpdlib");
+        .unwrap_or_else(|e| panic!("{name} starts: {e}"));
+    wait_ready(port, &mut child, name);
     ReferenceServer {
-        name: "pyftpdlib",
+        name,
         host: "127.0.0.1".into(),
         port,
         user: "tester".into(),

@@ -562,3 +562,111 @@ fn mirror_with_pure_ftpd() {
 fn mirror_with_pyftpdlib() {
     mirror_both_ways(&reference_target("pyftpdlib", reference::pyftpdlib()));
 }
+
+/// A server that drops the connection in the middle of a download: with
+/// `--retry`, ftpc connects again and resumes where it stopped; without,
+/// the download fails (exit 7) and leaves no partial file behind.
+#[test]
+fn retry_resumes_after_the_server_drops_the_connection() {
+    let data = random_bytes(1 << 20, 41);
+    let work = tempfile::tempdir().unwrap();
+
+    let target = reference_target("dropping", reference::dropping_server(2));
+    std::fs::write(target.dir.join("big.bin"), &data).unwrap();
+    let url = format!("{}big.bin", target.url);
+    let output = ftpc_in(work.path(), &["--retry", "3", "get", &url, "-o", "got.bin"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stderr(&output).matches("trying again").count(),
+        2,
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(std::fs::read(work.path().join("got.bin")).unwrap(), data);
+
+    let target = reference_target("dropping", reference::dropping_server(1));
+    std::fs::write(target.dir.join("big.bin"), &data).unwrap();
+    let url = format!("{}big.bin", target.url);
+    let output = ftpc_in(work.path(), &["get", &url, "-o", "once.bin"]);
+    assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
+    let left: Vec<_> = std::fs::read_dir(work.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!left.iter().any(|n| n.contains("once.bin")), "{left:?}");
+}
+
+/// Several URLs, a wildcard matched on the listing, standard input and
+/// output, `mkdir -p`, `put --create-dirs`, several files in one put.
+#[test]
+fn many_files_wildcards_and_pipes() {
+    let target = our_target();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(target.dir.join("logs")).unwrap();
+    for name in ["a.gz", "b.gz", "c.txt", "d e.gz"] {
+        std::fs::write(target.dir.join("logs").join(name), name.as_bytes()).unwrap();
+    }
+    std::fs::create_dir(target.dir.join("logs/dir.gz")).unwrap();
+    let url = |path: &str| format!("{}{path}", target.url);
+    let ok = |args: &[&str]| {
+        let output = ftpc_in(work.path(), args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        output
+    };
+    std::fs::create_dir(work.path().join("got")).unwrap();
+    ok(&["get", "-o", "got", &url("logs/*.gz"), &url("logs/c.txt")]);
+    let mut names: Vec<_> = std::fs::read_dir(work.path().join("got"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    // Files only: the directory that matches is not fetched.
+    assert_eq!(names, ["a.gz", "b.gz", "c.txt", "d e.gz"]);
+    assert_eq!(
+        std::fs::read(work.path().join("got/d e.gz")).unwrap(),
+        b"d e.gz"
+    );
+    let none = ftpc_in(work.path(), &["get", &url("logs/*.zip")]);
+    assert_eq!(none.status.code(), Some(5), "{}", stderr(&none));
+    // Several files need a directory to go to.
+    let not_dir = ftpc_in(work.path(), &["get", "-o", "x.bin", &url("logs/*.gz")]);
+    assert_eq!(not_dir.status.code(), Some(2), "{}", stderr(&not_dir));
+
+    // get -o - writes standard output.
+    let out = ok(&["get", "-o", "-", &url("logs/c.txt")]);
+    assert_eq!(out.stdout, b"c.txt");
+
+    // mkdir -p, twice; put --create-dirs; several files in one put.
+    ok(&["mkdir", "-p", &url("p/q/r")]);
+    ok(&["mkdir", "-p", &url("p/q/r")]);
+    assert!(target.dir.join("p/q/r").is_dir());
+    std::fs::write(work.path().join("one.txt"), b"one").unwrap();
+    std::fs::write(work.path().join("two.txt"), b"two").unwrap();
+    ok(&[
+        "put",
+        "--create-dirs",
+        "one.txt",
+        "two.txt",
+        &url("new/deep/"),
+    ]);
+    assert_eq!(
+        std::fs::read(target.dir.join("new/deep/two.txt")).unwrap(),
+        b"two"
+    );
+    let several = ftpc_in(
+        work.path(),
+        &["put", "one.txt", "two.txt", &url("file.txt")],
+    );
+    assert_eq!(several.status.code(), Some(2), "{}", stderr(&several));
+
+    // --limit-rate holds a transfer to the rate: 256 KiB at 128K takes
+    // two seconds at least (the pauses are sleeps, never shorter).
+    std::fs::write(target.dir.join("quarter.bin"), random_bytes(256 << 10, 42)).unwrap();
+    let started = std::time::Instant::now();
+    ok(&["--limit-rate", "128K", "get", &url("quarter.bin")]);
+    assert!(
+        started.elapsed() >= Duration::from_millis(1900),
+        "{:?}",
+        started.elapsed()
+    );
+}

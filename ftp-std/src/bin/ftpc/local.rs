@@ -61,6 +61,11 @@ impl Download {
         })
     }
 
+    /// The bytes written so far: where a retry goes on.
+    pub(crate) fn len(&self) -> u64 {
+        self.file.metadata().map_or(0, |m| m.len())
+    }
+
     /// Where the bytes go.
     pub(crate) fn sink(&mut self) -> &mut dyn Write {
         &mut self.file

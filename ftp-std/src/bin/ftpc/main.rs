@@ -65,6 +65,37 @@ struct Cli {
     /// (vsftpd, ProFTPD) check, while TLS 1.3 tickets are single-use.
     #[arg(long, global = true)]
     tls13: bool,
+    /// Try a get or put again up to N times when the connection fails or
+    /// the server answers "try again later" (4yz); a download resumes
+    /// where it stopped.
+    #[arg(long, global = true, default_value_t = 0, value_name = "N")]
+    retry: u32,
+    /// At most RATE bytes per second for each transfer (suffixes K, M, G:
+    /// 1024-based).
+    #[arg(long, global = true, value_name = "RATE", value_parser = parse_rate)]
+    limit_rate: Option<u64>,
+}
+
+/// `500K`, `2M`, `1G` or a number of bytes.
+fn parse_rate(text: &str) -> Result<u64, String> {
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => text.split_at(at),
+        None => (text, ""),
+    };
+    let factor: u64 = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        _ => return Err(format!("{text}: not a rate (e.g. 500K, 2M)")),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text}: not a rate (e.g. 500K, 2M)"))?;
+    match n.checked_mul(factor) {
+        Some(0) | None => Err(format!("{text}: not a usable rate")),
+        Some(rate) => Ok(rate),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,10 +105,16 @@ enum Cmd {
     /// Download a file. It is written beside its target under a temporary
     /// name and put in place only once complete: a failed download leaves
     /// an existing file as it was.
+    ///
+    /// Several URLs, and wildcards (`*`, `?`, `[...]`) in the last path
+    /// component (`'ftp://host/logs/*.gz'`, matched on the directory's
+    /// listing), fetch several files into the current directory or -o DIR.
     Get {
-        url: String,
-        /// Where to write it (`-` for standard output). Default: the remote
-        /// file's name, in the current directory.
+        #[arg(required = true, num_args = 1..)]
+        urls: Vec<String>,
+        /// Where to write it (`-` for standard output; a directory for
+        /// several files). Default: the remote file's name, in the current
+        /// directory.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
         /// Resume: keep what the local file holds and fetch the rest. A
@@ -88,17 +125,26 @@ enum Cmd {
         #[arg(short = 'n', long, conflicts_with = "resume")]
         no_clobber: bool,
     },
-    /// Upload a file (`-`: standard input). A URL ending in `/` names a
-    /// directory.
+    /// Upload files (`-`: standard input) to the URL, the last argument. A
+    /// URL ending in `/` names a directory (needed for several files).
     Put {
-        file: PathBuf,
-        url: String,
+        /// The files, then the URL.
+        #[arg(required = true, num_args = 2..)]
+        files_then_url: Vec<String>,
         /// Add to the end of the remote file.
         #[arg(long)]
         append: bool,
+        /// Create the remote directories the URL names first (mkdir -p).
+        #[arg(long)]
+        create_dirs: bool,
     },
     /// Create a directory.
-    Mkdir { url: String },
+    Mkdir {
+        url: String,
+        /// Create the parents too, and succeed if it exists.
+        #[arg(short, long)]
+        parents: bool,
+    },
     /// Delete a file.
     Rm { url: String },
     /// Remove a directory.
@@ -280,45 +326,467 @@ pub(crate) fn progress_bar(total: Option<u64>) -> Option<ProgressBar> {
     Some(bar)
 }
 
-fn with_progress(client: &mut Client, bar: &Option<ProgressBar>, start: u64) {
-    if let Some(bar) = bar.clone() {
-        bar.set_position(start);
-        client.set_progress(move |moved| {
-            bar.set_position(start + moved);
-            ControlFlow::Continue(())
-        });
-    }
-}
-
 /// A local source for `put`, checked before connecting: a directory or
 /// a missing file must not leave an empty remote file behind.
 enum Source {
     Stdin,
-    File(std::fs::File, Option<u64>),
+    File(PathBuf, u64),
 }
 
-fn open_source(file: &Path) -> Result<Source, Failure> {
-    if file == Path::new("-") {
+fn check_source(file: &str) -> Result<Source, Failure> {
+    if file == "-" {
         return Ok(Source::Stdin);
     }
-    let local = |e: std::io::Error| failure(code::TRANSFER, format!("{}: {e}", file.display()));
-    let meta = std::fs::metadata(file).map_err(local)?;
+    let path = PathBuf::from(file);
+    let meta = std::fs::metadata(&path)
+        .map_err(|e| failure(code::TRANSFER, format!("{}: {e}", path.display())))?;
     if meta.is_dir() {
         return Err(failure(
             code::USAGE,
-            format!("{}: is a directory; put uploads one file", file.display()),
+            format!(
+                "{}: is a directory; use mirror -R for a tree",
+                path.display()
+            ),
         ));
     }
-    let opened = std::fs::File::open(file).map_err(local)?;
-    Ok(Source::File(opened, Some(meta.len())))
+    Ok(Source::File(path, meta.len()))
+}
+
+/// The sessions of one run: one at a time, reused while the URLs name the
+/// same server and login.
+struct Sessions<'a> {
+    cli: &'a Cli,
+    current: Option<(String, Client)>,
+}
+
+impl<'a> Sessions<'a> {
+    fn new(cli: &'a Cli) -> Sessions<'a> {
+        Sessions { cli, current: None }
+    }
+
+    fn key(url: &Url) -> String {
+        format!(
+            "{:?} {:?} {:?} {}",
+            url.security,
+            url.user,
+            url.password,
+            Endpoint(url)
+        )
+    }
+
+    /// A logged-in session for `url`'s server.
+    fn client(&mut self, url: &Url) -> Result<&mut Client, Failure> {
+        let key = Sessions::key(url);
+        if self.current.as_ref().is_none_or(|(k, _)| *k != key) {
+            if let Some((_, old)) = self.current.take() {
+                let _ = old.quit();
+            }
+            let mut tries = 0;
+            let mut client = loop {
+                match connect(self.cli, url) {
+                    Ok(client) => break client,
+                    Err(failed) if failed.code == code::CONNECT && tries < self.cli.retry => {
+                        tries += 1;
+                        let pause = retry_pause(tries);
+                        eprintln!(
+                            "ftpc: {}; trying again in {} s ({tries} of {})",
+                            failed.message,
+                            pause.as_secs(),
+                            self.cli.retry
+                        );
+                        std::thread::sleep(pause);
+                    }
+                    Err(failed) => return Err(failed),
+                }
+            };
+            if let Some(rate) = self.cli.limit_rate {
+                client.set_progress(throttle(rate));
+            }
+            self.current = Some((key, client));
+        }
+        match &mut self.current {
+            Some((_, client)) => Ok(client),
+            None => Err(failure(code::OTHER, "no session")),
+        }
+    }
+
+    /// Drops the session (after a failure that may have broken it).
+    fn reset(&mut self) {
+        self.current = None;
+    }
+
+    fn quit(mut self) {
+        if let Some((_, client)) = self.current.take() {
+            let _ = client.quit();
+        }
+    }
+}
+
+/// A progress callback that holds each transfer to `rate` bytes per
+/// second: it sleeps whenever the bytes moved run ahead of the time.
+fn throttle(rate: u64) -> impl FnMut(u64) -> ControlFlow<()> + Send + 'static {
+    let mut start = std::time::Instant::now();
+    let mut last = 0;
+    move |moved| {
+        if moved < last {
+            // A new transfer.
+            start = std::time::Instant::now();
+        }
+        last = moved;
+        let due = Duration::from_secs_f64(moved as f64 / rate as f64);
+        if let Some(ahead) = due.checked_sub(start.elapsed()) {
+            std::thread::sleep(ahead);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// The pause before try `n` (from 1): 1, 2, 4, then 8 s.
+fn retry_pause(n: u32) -> Duration {
+    Duration::from_secs(1 << (n.saturating_sub(1)).min(3))
+}
+
+/// Whether trying again may help: the connection broke or timed out, or
+/// the server said "not now" (4yz).
+fn transient(error: &Error) -> bool {
+    use ftp_proto::client::{ClientError, DataError};
+    match error {
+        Error::Io(_) => true,
+        Error::Ftp(
+            ClientError::Timeout
+            | ClientError::ConnectionClosed
+            | ClientError::DataConnection
+            | ClientError::Transfer(DataError::ConnectionLost | DataError::Truncated),
+        ) => true,
+        e => e.reply_code().is_some_and(|c| (400..500).contains(&c)),
+    }
+}
+
+/// Runs `attempt` up to `--retry` more times while it fails transiently,
+/// with a fresh session each time and a growing pause (1, 2, 4, 8 s).
+fn with_retry<T>(
+    sessions: &mut Sessions<'_>,
+    url: &Url,
+    what: &str,
+    path: &[u8],
+    mut attempt: impl FnMut(&mut Client) -> Result<T, Error>,
+) -> Result<T, Failure> {
+    let retries = sessions.cli.retry;
+    let mut tries = 0;
+    loop {
+        let client = sessions.client(url)?;
+        match attempt(client) {
+            Ok(done) => return Ok(done),
+            Err(error) if transient(&error) && tries < retries => {
+                tries += 1;
+                let pause = retry_pause(tries);
+                eprintln!(
+                    "ftpc: {what}: {error}; trying again in {} s ({tries} of {retries})",
+                    pause.as_secs(),
+                );
+                sessions.reset();
+                std::thread::sleep(pause);
+            }
+            Err(error) => {
+                let failed = command_failure(client, what, path, &error);
+                if transient(&error) {
+                    sessions.reset();
+                }
+                return Err(failed);
+            }
+        }
+    }
+}
+
+/// The files a get URL names: itself, or with a wildcard in its last
+/// component, the matching files of its directory's listing.
+fn expand(sessions: &mut Sessions<'_>, url: &Url) -> Result<Vec<Vec<u8>>, Failure> {
+    let name = url.path.rsplit(|&b| b == b'/').next().unwrap_or_default();
+    if !ftp_proto::listing::is_pattern(name) {
+        return Ok(vec![url.path.clone()]);
+    }
+    let dir = &url.path[..url.path.len() - name.len()];
+    let client = sessions.client(url)?;
+    let listing = client
+        .list((!dir.is_empty()).then_some(dir))
+        .map_err(|e| command_failure(client, "get", dir, &e))?;
+    let mut matching: Vec<Vec<u8>> = listing
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::File)
+        .filter(|e| ftp_proto::listing::glob_matches(name, &e.name))
+        .map(|e| [dir, &e.name[..]].concat())
+        .collect();
+    matching.sort();
+    if matching.is_empty() {
+        return Err(failure(
+            code::NOT_FOUND,
+            format!(
+                "get: no file matches {}",
+                String::from_utf8_lossy(&url.path)
+            ),
+        ));
+    }
+    Ok(matching)
+}
+
+/// After a transfer, with --verbose: one line about it.
+fn summary(cli: &Cli, verb: &str, name: &[u8], bytes: u64, took: Duration) {
+    if cli.verbose {
+        let rate = bytes as f64 / took.as_secs_f64().max(0.001);
+        eprintln!(
+            "ftpc: {verb} {}: {bytes} bytes in {:.1} s ({:.0} bytes/s)",
+            String::from_utf8_lossy(name),
+            took.as_secs_f64(),
+            rate
+        );
+    }
+}
+
+/// Downloads `path` into `target` (`-`: standard output).
+fn get_one(
+    cli: &Cli,
+    sessions: &mut Sessions<'_>,
+    url: &Url,
+    path: &[u8],
+    target: &Path,
+    (resume, no_clobber): (bool, bool),
+) -> Result<(), Failure> {
+    let started = std::time::Instant::now();
+    let total = sessions.client(url)?.size(path).ok();
+    let bar = progress_bar(total);
+    let bytes = if target == Path::new("-") {
+        // Standard output cannot be rewound: no retry.
+        let client = sessions.client(url)?;
+        show_progress(client, &bar, 0, cli.limit_rate);
+        let mut stdout = std::io::stdout().lock();
+        client
+            .retrieve(path, 0, &mut stdout)
+            .map_err(|e| command_failure(client, "get", path, &e))?
+    } else if resume {
+        let Some(offset) = local::resume_offset(target, total)? else {
+            return Ok(());
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(target)
+            .map_err(|e| failure(code::TRANSFER, format!("{}: {e}", target.display())))?;
+        let mut at = offset;
+        let moved = with_retry(sessions, url, "get", path, |client| {
+            show_progress(client, &bar, at, cli.limit_rate);
+            let result = client.retrieve(path, at, &mut file);
+            at = file.metadata().map_or(at, |m| m.len());
+            result
+        })?;
+        file.sync_all()
+            .map_err(|e| failure(code::TRANSFER, format!("{}: {e}", target.display())))?;
+        moved
+    } else {
+        let mut download = local::Download::create(target, no_clobber)?;
+        let moved = with_retry(sessions, url, "get", path, |client| {
+            // A retry goes on where the last try stopped.
+            let at = download.len();
+            show_progress(client, &bar, at, cli.limit_rate);
+            client.retrieve(path, at, download.sink())
+        })?;
+        download.finish()?;
+        moved
+    };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    summary(cli, "got", path, bytes, started.elapsed());
+    Ok(())
+}
+
+fn show_progress(client: &mut Client, bar: &Option<ProgressBar>, start: u64, limit: Option<u64>) {
+    if let Some(bar) = bar.clone() {
+        let mut pace = limit.map(throttle);
+        bar.set_position(start);
+        client.set_progress(move |moved| {
+            bar.set_position(start + moved);
+            match &mut pace {
+                Some(pace) => pace(moved),
+                None => ControlFlow::Continue(()),
+            }
+        });
+    }
+}
+
+fn cmd_get(
+    cli: &Cli,
+    urls: &[String],
+    output: Option<&Path>,
+    flags: (bool, bool),
+) -> Result<(), Failure> {
+    let urls: Vec<Url> = urls
+        .iter()
+        .map(|u| parse_url(u).map_err(|m| failure(code::USAGE, m)))
+        .collect::<Result<_, _>>()?;
+    let several = urls.len() > 1
+        || urls.iter().any(|u| {
+            let name = u.path.rsplit(|&b| b == b'/').next().unwrap_or_default();
+            ftp_proto::listing::is_pattern(name)
+        });
+    let into_dir = match output {
+        Some(dir) if several => {
+            if !dir.is_dir() {
+                return Err(failure(
+                    code::USAGE,
+                    format!("{}: not a directory (several files)", dir.display()),
+                ));
+            }
+            Some(dir.to_path_buf())
+        }
+        Some(_) => None,
+        None => Some(PathBuf::from(".")),
+    };
+    // Local checks before the server is asked anything.
+    for url in &urls {
+        if file_name(&url.path).is_none() {
+            return Err(failure(code::USAGE, "the URL names no file"));
+        }
+    }
+    let mut sessions = Sessions::new(cli);
+    let mut first_failure = None;
+    for url in &urls {
+        let paths = match expand(&mut sessions, url) {
+            Ok(paths) => paths,
+            Err(failed) => {
+                eprintln!("ftpc: {}", failed.message);
+                first_failure.get_or_insert(failed);
+                continue;
+            }
+        };
+        for path in paths {
+            let target = match (&into_dir, output) {
+                (Some(dir), _) => {
+                    let name = file_name(&path).unwrap_or(b"unnamed");
+                    dir.join(String::from_utf8_lossy(name).into_owned())
+                }
+                (None, Some(file)) => file.to_path_buf(),
+                (None, None) => PathBuf::from("."),
+            };
+            if let Err(failed) = get_one(cli, &mut sessions, url, &path, &target, flags) {
+                eprintln!("ftpc: {}", failed.message);
+                first_failure.get_or_insert(failed);
+            }
+        }
+    }
+    sessions.quit();
+    match first_failure {
+        // Already said.
+        Some(failed) => Err(Failure {
+            message: String::new(),
+            ..failed
+        }),
+        None => Ok(()),
+    }
+}
+
+fn cmd_put(
+    cli: &Cli,
+    files_then_url: &[String],
+    append: bool,
+    create_dirs: bool,
+) -> Result<(), Failure> {
+    let (url_text, files) = files_then_url
+        .split_last()
+        .ok_or_else(|| failure(code::USAGE, "put needs files and a URL"))?;
+    let url = parse_url(url_text).map_err(|m| failure(code::USAGE, m))?;
+    let to_dir = url.path.is_empty() || url.path.ends_with(b"/");
+    if files.len() > 1 && !to_dir {
+        return Err(failure(
+            code::USAGE,
+            "several files go to a directory URL (ending in /)",
+        ));
+    }
+    let sources: Vec<Source> = files
+        .iter()
+        .map(|f| check_source(f))
+        .collect::<Result<_, _>>()?;
+    let mut remotes = Vec::new();
+    for (file, source) in files.iter().zip(&sources) {
+        let mut remote = url.path.clone();
+        if to_dir {
+            let name = match source {
+                Source::File(path, _) => path.file_name().map(|n| n.to_string_lossy().into_owned()),
+                Source::Stdin => None,
+            }
+            .ok_or_else(|| {
+                failure(
+                    code::USAGE,
+                    format!("{file}: the URL names no file to upload to"),
+                )
+            })?;
+            remote.extend_from_slice(name.as_bytes());
+        }
+        remotes.push(remote);
+    }
+    let mut sessions = Sessions::new(cli);
+    if create_dirs {
+        let dir_end = url
+            .path
+            .iter()
+            .rposition(|&b| b == b'/')
+            .map_or(0, |at| at + 1);
+        let dir = &url.path[..dir_end];
+        if !dir.is_empty() {
+            let client = sessions.client(&url)?;
+            mirror::make_dirs(client, dir).map_err(|e| command_failure(client, "put", dir, &e))?;
+        }
+    }
+    let mode = if append {
+        StoreMode::Append
+    } else {
+        StoreMode::Replace
+    };
+    for (source, remote) in sources.into_iter().zip(remotes) {
+        let started = std::time::Instant::now();
+        let bytes = match source {
+            Source::Stdin => {
+                // Standard input cannot be read twice: no retry.
+                let client = sessions.client(&url)?;
+                show_progress(client, &progress_bar(None), 0, cli.limit_rate);
+                client
+                    .store(&remote, mode, &mut std::io::stdin().lock())
+                    .map_err(|e| command_failure(client, "put", &remote, &e))?
+            }
+            Source::File(path, len) => {
+                let bar = progress_bar(Some(len));
+                let moved = with_retry(&mut sessions, &url, "put", &remote, |client| {
+                    let mut file = std::fs::File::open(&path)?;
+                    show_progress(client, &bar, 0, cli.limit_rate);
+                    client.store(&remote, mode, &mut file)
+                })?;
+                if let Some(bar) = bar {
+                    bar.finish_and_clear();
+                }
+                moved
+            }
+        };
+        summary(cli, "put", &remote, bytes, started.elapsed());
+    }
+    sessions.quit();
+    Ok(())
 }
 
 fn run(cli: &Cli) -> Result<(), Failure> {
     let url_text = match &cli.command {
+        Cmd::Get {
+            urls,
+            output,
+            resume,
+            no_clobber,
+        } => return cmd_get(cli, urls, output.as_deref(), (*resume, *no_clobber)),
+        Cmd::Put {
+            files_then_url,
+            append,
+            create_dirs,
+        } => return cmd_put(cli, files_then_url, *append, *create_dirs),
         Cmd::Ls { url }
-        | Cmd::Get { url, .. }
-        | Cmd::Put { url, .. }
-        | Cmd::Mkdir { url }
+        | Cmd::Mkdir { url, .. }
         | Cmd::Rm { url }
         | Cmd::Rmdir { url }
         | Cmd::Mv { url, .. } => url,
@@ -334,50 +802,9 @@ fn run(cli: &Cli) -> Result<(), Failure> {
     };
     let url = parse_url(url_text).map_err(|m| failure(code::USAGE, m))?;
     let path = url.path.clone();
-    // Local checks before the server is asked anything.
-    let source = match &cli.command {
-        Cmd::Put { file, .. } => Some(open_source(file)?),
-        _ => None,
-    };
-    let mut remote_for_put = path.clone();
-    if let Cmd::Put { file, .. } = &cli.command
-        && (remote_for_put.is_empty() || remote_for_put.ends_with(b"/"))
-    {
-        let name = file
-            .file_name()
-            .filter(|_| file != Path::new("-"))
-            .ok_or_else(|| failure(code::USAGE, "the URL names no file to upload to"))?;
-        remote_for_put.extend_from_slice(name.to_string_lossy().as_bytes());
-    }
-    let get_target = match &cli.command {
-        Cmd::Get { output, .. } => {
-            let name =
-                file_name(&path).ok_or_else(|| failure(code::USAGE, "the URL names no file"))?;
-            Some(
-                output
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from(String::from_utf8_lossy(name).into_owned())),
-            )
-        }
-        _ => None,
-    };
-    if let (
-        Cmd::Get {
-            no_clobber: true, ..
-        },
-        Some(target),
-    ) = (&cli.command, &get_target)
-        && target != Path::new("-")
-        && target.exists()
-    {
-        return Err(failure(
-            code::TRANSFER,
-            format!("{}: exists; not replaced (--no-clobber)", target.display()),
-        ));
-    }
-
     let mut client = connect(cli, &url)?;
     match &cli.command {
+        Cmd::Get { .. } | Cmd::Put { .. } => {}
         Cmd::Mirror {
             reverse,
             from,
@@ -399,7 +826,13 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 parallel: usize::from(*parallel),
             };
             let local = PathBuf::from(if *reverse { from } else { to });
-            let session = || connect(cli, &url);
+            let session = || {
+                let mut client = connect(cli, &url)?;
+                if let Some(rate) = cli.limit_rate {
+                    client.set_progress(throttle(rate));
+                }
+                Ok(client)
+            };
             mirror::mirror(&mut client, &session, &path, &local, &options)?;
         }
         Cmd::Ls { .. } => {
@@ -434,67 +867,8 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 let _ = writeln!(out, "? {}", String::from_utf8_lossy(line));
             }
         }
-        Cmd::Get {
-            resume, no_clobber, ..
-        } => {
-            let target = get_target.unwrap_or_default();
-            let total = client.size(&path).ok();
-            let bar = progress_bar(total);
-            if target == Path::new("-") {
-                with_progress(&mut client, &bar, 0);
-                let mut stdout = std::io::stdout().lock();
-                client
-                    .retrieve(&path, 0, &mut stdout)
-                    .map_err(|e| command_failure(&mut client, "get", &path, &e))?;
-            } else if *resume {
-                let Some(offset) = local::resume_offset(&target, total)? else {
-                    // Complete already: nothing to fetch.
-                    let _ = client.quit();
-                    return Ok(());
-                };
-                let mut file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&target)
-                    .map_err(|e| failure(code::TRANSFER, format!("{}: {e}", target.display())))?;
-                with_progress(&mut client, &bar, offset);
-                client
-                    .retrieve(&path, offset, &mut file)
-                    .map_err(|e| command_failure(&mut client, "get", &path, &e))?;
-                file.sync_all()
-                    .map_err(|e| failure(code::TRANSFER, format!("{}: {e}", target.display())))?;
-            } else {
-                let mut download = local::Download::create(&target, *no_clobber)?;
-                with_progress(&mut client, &bar, 0);
-                client
-                    .retrieve(&path, 0, download.sink())
-                    .map_err(|e| command_failure(&mut client, "get", &path, &e))?;
-                download.finish()?;
-            }
-            if let Some(bar) = bar {
-                bar.finish_and_clear();
-            }
-        }
-        Cmd::Put { append, .. } => {
-            let mode = if *append {
-                StoreMode::Append
-            } else {
-                StoreMode::Replace
-            };
-            let (total, mut reader): (Option<u64>, Box<dyn std::io::Read>) = match source {
-                Some(Source::File(file, len)) => (len, Box::new(file)),
-                Some(Source::Stdin) | None => (None, Box::new(std::io::stdin().lock())),
-            };
-            let bar = progress_bar(total);
-            with_progress(&mut client, &bar, 0);
-            let remote = remote_for_put;
-            client
-                .store(&remote, mode, &mut reader)
-                .map_err(|e| command_failure(&mut client, "put", &remote, &e))?;
-            if let Some(bar) = bar {
-                bar.finish_and_clear();
-            }
-        }
+        Cmd::Mkdir { parents: true, .. } => mirror::make_dirs(&mut client, &path)
+            .map_err(|e| command_failure(&mut client, "mkdir", &path, &e))?,
         Cmd::Mkdir { .. } => {
             client
                 .mkdir(&path)
@@ -522,7 +896,9 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure { code, message }) => {
-            eprintln!("ftpc: {message}");
+            if !message.is_empty() {
+                eprintln!("ftpc: {message}");
+            }
             ExitCode::from(code)
         }
     }
