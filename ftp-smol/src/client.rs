@@ -8,10 +8,7 @@
 //! concurrently on one executor (see `examples/parallel_downloads.rs`).
 
 use ftp_driver::client::{ClientDriver, ClientIo, DataPump, local_error, output};
-use ftp_proto::client::{
-    ClientConfig, DataError, DataTls, Direction, Features, Notice, OperationId, Output, StoreMode,
-};
-use ftp_proto::listing::parse::{Entry, Listing};
+use ftp_proto::client::{DataTls, Direction, OperationId, Output};
 use smol::future::FutureExt;
 use smol::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use smol::net::AsyncToSocketAddrs;
@@ -23,8 +20,11 @@ use std::ops::ControlFlow;
 use std::time::{Duration, SystemTime};
 
 pub use ftp_driver::client::{Error, TlsOptions, tls_settings};
-pub use ftp_proto::client::DataMode;
-pub use ftp_proto::tls::TlsVersions;
+pub use ftp_proto::client::{
+    ClientConfig, ClientError, DataError, DataMode, Features, Notice, StoreMode,
+};
+pub use ftp_proto::listing::parse::{Entry, EntryKind, Listing};
+pub use ftp_proto::tls::{TlsSummary, TlsVersions};
 
 /// Where a transfer's bytes come from or go to.
 enum Io<'a> {

@@ -9,12 +9,14 @@
 //! the control connection stays readable (ABOR, STAT, QUIT) while bytes
 //! move.
 
+pub use ftp_accounts::{Account, Accounts, Secret};
 use ftp_driver::limits::{SessionLimits, SessionPermit};
 use ftp_driver::net;
-pub use ftp_driver::server::Settings;
 pub use ftp_driver::server::SharedSettings;
 use ftp_driver::server::{Backend, Generation, Io, SessionDriver};
+pub use ftp_driver::server::{Settings, load_tls};
 use ftp_proto::server::TransferError;
+pub use ftp_proto::server::{Permissions, ServerConfig};
 use smol::channel::{Receiver, Sender};
 use smol::future::{self, FutureExt};
 use smol::io::{AsyncReadExt, AsyncWriteExt};

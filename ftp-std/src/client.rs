@@ -8,10 +8,7 @@
 //! far and can stop a transfer, which then is aborted with ABOR.
 
 use ftp_driver::client::{ClientDriver, ClientIo, DataPump, local_error, output};
-use ftp_proto::client::{
-    ClientConfig, DataError, DataTls, Direction, Features, Notice, OperationId, Output, StoreMode,
-};
-use ftp_proto::listing::parse::{Entry, Listing};
+use ftp_proto::client::{DataTls, Direction, OperationId, Output};
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream, ToSocketAddrs};
@@ -19,8 +16,11 @@ use std::ops::ControlFlow;
 use std::time::{Duration, SystemTime};
 
 pub use ftp_driver::client::{Error, TlsOptions, tls_settings};
-pub use ftp_proto::client::DataMode;
-pub use ftp_proto::tls::TlsVersions;
+pub use ftp_proto::client::{
+    ClientConfig, ClientError, DataError, DataMode, Features, Notice, StoreMode,
+};
+pub use ftp_proto::listing::parse::{Entry, EntryKind, Listing};
+pub use ftp_proto::tls::{TlsSummary, TlsVersions};
 
 /// Client settings beyond the engine's.
 #[derive(Debug, Clone)]

@@ -27,7 +27,9 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-pub use ftp_driver::server::Settings;
+pub use ftp_accounts::{Account, Accounts, Secret};
+pub use ftp_driver::server::{Settings, load_tls};
+pub use ftp_proto::server::{Permissions, ServerConfig};
 
 /// Tells a running server to stop. Cloning gives another handle to the
 /// same signal.

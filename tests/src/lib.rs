@@ -452,6 +452,35 @@ fn built(package: &str, kind: &str, name: &str, under: &str) -> PathBuf {
     target.join(under).join(name)
 }
 
+/// A TCP port free on 127.0.0.1 now, for a server started next.
+pub fn free_local_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Starts a server process with no standard streams and waits (up to
+/// 20 s) until each of `addresses` accepts connections.
+pub fn spawn_listening(command: &mut Command, addresses: &[String]) -> std::process::Child {
+    use std::process::Stdio;
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    for address in addresses {
+        assert!(
+            eventually(Duration::from_secs(20), || {
+                std::net::TcpStream::connect(address.as_str()).is_ok()
+            }),
+            "{command:?} does not listen on {address}"
+        );
+    }
+    child
+}
+
 /// A control connection driven by hand, for what no real client does.
 pub struct RawControl {
     pub stream: std::net::TcpStream,

@@ -4,7 +4,7 @@
 //! from PyPI. `scripts/test.sh` fetches them into `target/peers/`.
 
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -60,10 +60,7 @@ fn unpacked(relative: &str) -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    crate::free_local_port()
 }
 
 /// Waits for the 220 greeting.

@@ -74,11 +74,7 @@ fn the_readme_walkthrough_works_as_written() {
     std::fs::write(work.join("report.pdf"), random_bytes(70_000, 22)).unwrap();
     std::fs::write(work.join("src/main.rs"), "fn main() {}\n").unwrap();
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_local_port();
     let port_text = port.to_string();
     let substitute = |line: &str| {
         line.replace("2121", &port_text)
@@ -90,24 +86,13 @@ fn the_readme_walkthrough_works_as_written() {
         .map(|w| w.trim_matches('\'').to_string())
         .collect();
     let _server = Ftpd {
-        child: Command::new(workspace_binary("ftp-smol", "ftpd"))
-            .args(&server_words)
-            .arg("--no-fsync")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+        child: spawn_listening(
+            Command::new(workspace_binary("ftp-smol", "ftpd"))
+                .args(&server_words)
+                .arg("--no-fsync"),
+            &[format!("127.0.0.1:{port}"), format!("[::1]:{port}")],
+        ),
     };
-    for address in [format!("127.0.0.1:{port}"), format!("[::1]:{port}")] {
-        assert!(
-            eventually(Duration::from_secs(20), || std::net::TcpStream::connect(
-                address.as_str()
-            )
-            .is_ok()),
-            "ftpd {server_words:?} does not listen on {address}"
-        );
-    }
 
     let bin = ftpc().parent().unwrap().to_path_buf();
     let path = format!(

@@ -5,7 +5,7 @@
 
 use ftp_tests::*;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 struct Ftpd {
@@ -22,30 +22,16 @@ impl Drop for Ftpd {
 
 /// ftpd on a free port with `extra` flags, alice read-write.
 fn ftpd(dir: &Path, extra: &[&str]) -> Ftpd {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_local_port();
     let root = dir.join("root");
     std::fs::create_dir_all(&root).unwrap();
-    let child = Command::new(workspace_binary("ftp-smol", "ftpd"))
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--root"])
-        .arg(&root)
-        .args(["--user", "alice:secret", "--no-fsync"])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    assert!(
-        eventually(Duration::from_secs(20), || std::net::TcpStream::connect((
-            "127.0.0.1",
-            port
-        ))
-        .is_ok()),
-        "ftpd did not start"
+    let child = spawn_listening(
+        Command::new(workspace_binary("ftp-smol", "ftpd"))
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--root"])
+            .arg(&root)
+            .args(["--user", "alice:secret", "--no-fsync"])
+            .args(extra),
+        &[format!("127.0.0.1:{port}")],
     );
     Ftpd { child, port }
 }
