@@ -583,9 +583,8 @@ fn retry_resumes_after_the_server_drops_the_connection() {
 
 /// Several URLs, a wildcard matched on the listing, standard input and
 /// output, `mkdir -p`, `put --create-dirs`, several files in one put.
-#[test]
-fn many_files_wildcards_and_pipes() {
-    let target = our_target();
+fn many_files_wildcards_and_pipes(target: &Target) {
+    let context = target.name;
     let work = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(target.dir.join("logs")).unwrap();
     for name in ["a.gz", "b.gz", "c.txt", "d e.gz"] {
@@ -595,7 +594,11 @@ fn many_files_wildcards_and_pipes() {
     let url = |path: &str| format!("{}{path}", target.url);
     let ok = |args: &[&str]| {
         let output = ftpc_in(work.path(), args);
-        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        assert!(
+            output.status.success(),
+            "{context}: {args:?}: {}",
+            stderr(&output)
+        );
         output
     };
     std::fs::create_dir(work.path().join("got")).unwrap();
@@ -643,15 +646,112 @@ fn many_files_wildcards_and_pipes() {
         &["put", "one.txt", "two.txt", &url("file.txt")],
     );
     assert_eq!(several.status.code(), Some(2), "{}", stderr(&several));
+}
 
+/// `get -o` into what is not a regular file writes through it, never
+/// replacing it: a FIFO stays a FIFO (a device would stay a device), a
+/// symbolic link keeps pointing at its file, which gets the content. A
+/// local write error (the FIFO's reader gone) exits 7, said in words.
+fn special_local_targets(target: &Target) {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(target.dir.join("small.txt"), b"small").unwrap();
+    let big = random_bytes(1 << 20, 43);
+    std::fs::write(target.dir.join("big.bin"), &big).unwrap();
+    let url = |path: &str| format!("{}{path}", target.url);
+    let fifo = work.path().join("pipe");
+    run(Command::new("mkfifo").arg(&fifo));
+    let (sender, received) = std::sync::mpsc::channel();
+    {
+        let fifo = fifo.clone();
+        // Blocks until a writer opens the FIFO: bounded below.
+        std::thread::spawn(move || sender.send(std::fs::read(fifo).unwrap()));
+    }
+    let output = ftpc_in(work.path(), &["get", &url("big.bin"), "-o", "pipe"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let through = received
+        .recv_timeout(Duration::from_secs(30))
+        .expect("nothing came through the FIFO");
+    assert_eq!(through, big);
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+
+    std::fs::write(work.path().join("real.txt"), b"old").unwrap();
+    std::os::unix::fs::symlink("real.txt", work.path().join("link.txt")).unwrap();
+    let output = ftpc_in(work.path(), &["get", &url("small.txt"), "-o", "link.txt"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        std::fs::symlink_metadata(work.path().join("link.txt"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read(work.path().join("real.txt")).unwrap(),
+        b"small"
+    );
+
+    // The reader goes away after the first bytes: broken pipe.
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut pipe = std::fs::File::open(fifo).unwrap();
+            let mut first = [0u8; 1000];
+            pipe.read_exact(&mut first).unwrap();
+        })
+    };
+    let output = ftpc_in(work.path(), &["get", &url("big.bin"), "-o", "pipe"]);
+    reader.join().unwrap();
+    assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(
+        text.contains("Broken pipe") && !text.contains("Local("),
+        "{text}"
+    );
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+}
+
+#[test]
+fn many_files_with_our_server() {
+    let target = our_target();
+    many_files_wildcards_and_pipes(&target);
+    special_local_targets(&target);
     // --limit-rate holds a transfer to the rate: 256 KiB at 128K takes
     // two seconds at least (the pauses are sleeps, never shorter).
+    let work = tempfile::tempdir().unwrap();
     std::fs::write(target.dir.join("quarter.bin"), random_bytes(256 << 10, 42)).unwrap();
     let started = std::time::Instant::now();
-    ok(&["--limit-rate", "128K", "get", &url("quarter.bin")]);
+    let url = format!("{}quarter.bin", target.url);
+    let output = ftpc_in(work.path(), &["--limit-rate", "128K", "get", &url]);
+    assert!(output.status.success(), "{}", stderr(&output));
     assert!(
         started.elapsed() >= Duration::from_millis(1900),
         "{:?}",
         started.elapsed()
     );
+}
+
+#[test]
+fn many_files_with_vsftpd() {
+    many_files_wildcards_and_pipes(&reference_target("vsftpd", reference::vsftpd()));
+}
+
+#[test]
+fn many_files_with_pure_ftpd() {
+    many_files_wildcards_and_pipes(&reference_target("pure-ftpd", reference::pure_ftpd()));
+}
+
+#[test]
+fn many_files_with_pyftpdlib() {
+    many_files_wildcards_and_pipes(&reference_target("pyftpdlib", reference::pyftpdlib()));
 }

@@ -10,10 +10,18 @@ use std::path::{Path, PathBuf};
 /// download that fails (no such file, a directory, a broken connection)
 /// leaves the target as it was. Dropped unfinished, the temporary file
 /// goes.
+///
+/// A target that is a symbolic link is written through: the temporary
+/// file goes beside the file it points to, which is replaced, not the
+/// link. A target that is not a regular file (`/dev/null`, a FIFO, a
+/// terminal) is written to directly: renaming over it would replace the
+/// device with a file.
 #[derive(Debug)]
 pub(crate) struct Download {
     target: PathBuf,
-    temporary: PathBuf,
+    /// Where the bytes go until the download completes; `None`: into the
+    /// target itself.
+    temporary: Option<PathBuf>,
     file: File,
     no_clobber: bool,
     /// Put in place: nothing to remove.
@@ -41,8 +49,29 @@ impl Download {
                     format!("{}: exists; not replaced (--no-clobber)", target.display()),
                 ));
             }
+            Ok(meta) if !meta.is_file() => {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(target)
+                    .map_err(|e| local_failure(target, &e))?;
+                return Ok(Download {
+                    target: target.to_path_buf(),
+                    temporary: None,
+                    file,
+                    no_clobber,
+                    done: false,
+                });
+            }
             _ => {}
         }
+        // Through a symbolic link to the file it names.
+        let resolved = match std::fs::symlink_metadata(target) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                std::fs::canonicalize(target).map_err(|e| local_failure(target, &e))?
+            }
+            _ => target.to_path_buf(),
+        };
+        let target = resolved.as_path();
         let name = target
             .file_name()
             .ok_or_else(|| failure(code::USAGE, format!("{}: no file name", target.display())))?;
@@ -54,7 +83,7 @@ impl Download {
         let file = File::create(&temporary).map_err(|e| local_failure(&temporary, &e))?;
         Ok(Download {
             target: target.to_path_buf(),
-            temporary,
+            temporary: Some(temporary),
             file,
             no_clobber,
             done: false,
@@ -73,12 +102,20 @@ impl Download {
 
     /// The download is complete: flushed to disk and put in place.
     pub(crate) fn finish(mut self) -> Result<(), Failure> {
+        let Some(temporary) = self.temporary.clone() else {
+            // Written to directly: a device's "sync" may not exist.
+            self.file
+                .flush()
+                .map_err(|e| local_failure(&self.target, &e))?;
+            self.done = true;
+            return Ok(());
+        };
         self.file
             .sync_all()
-            .map_err(|e| local_failure(&self.temporary, &e))?;
+            .map_err(|e| local_failure(&temporary, &e))?;
         if self.no_clobber {
             // A link fails if the target appeared meanwhile.
-            std::fs::hard_link(&self.temporary, &self.target).map_err(|e| {
+            std::fs::hard_link(&temporary, &self.target).map_err(|e| {
                 if e.kind() == std::io::ErrorKind::AlreadyExists {
                     failure(
                         code::TRANSFER,
@@ -91,9 +128,9 @@ impl Download {
                     local_failure(&self.target, &e)
                 }
             })?;
-            let _ = std::fs::remove_file(&self.temporary);
+            let _ = std::fs::remove_file(&temporary);
         } else {
-            std::fs::rename(&self.temporary, &self.target)
+            std::fs::rename(&temporary, &self.target)
                 .map_err(|e| local_failure(&self.target, &e))?;
         }
         self.done = true;
@@ -103,8 +140,8 @@ impl Download {
 
 impl Drop for Download {
     fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_file(&self.temporary);
+        if let (false, Some(temporary)) = (self.done, &self.temporary) {
+            let _ = std::fs::remove_file(temporary);
         }
     }
 }
