@@ -47,6 +47,15 @@ impl Error {
         }
     }
 
+    /// Whether trying again may succeed: the connection failed, or
+    /// [`ClientError::is_transient`].
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Ftp(error) => error.is_transient(),
+            Error::Io(_) => true,
+        }
+    }
+
     /// Whether the server said the file or directory is not there or not
     /// available ([`ClientError::is_not_found`]).
     pub fn is_not_found(&self) -> bool {

@@ -341,6 +341,19 @@ impl ClientError {
     pub fn is_not_found(&self) -> bool {
         matches!(self.reply_code(), Some(450 | 550))
     }
+
+    /// Whether trying again later may succeed: a transient negative
+    /// reply (4yz, RFC 959 §4.2), a timeout, or a control or data
+    /// connection that broke or could not be made.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ClientError::Timeout
+            | ClientError::ConnectionClosed
+            | ClientError::DataConnection
+            | ClientError::Transfer(DataError::ConnectionLost | DataError::Truncated) => true,
+            other => other.reply_code().is_some_and(|c| (400..500).contains(&c)),
+        }
+    }
 }
 
 impl std::error::Error for ClientError {}

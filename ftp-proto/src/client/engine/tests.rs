@@ -1302,3 +1302,32 @@ fn pasv_and_port_only_when_asked() {
     );
     assert_eq!(s.sent(), "PORT 192,0,2,20,156,65\r\n");
 }
+
+/// 4yz replies and broken connections may pass if tried again; 5yz
+/// refusals and protocol violations do not.
+#[test]
+fn transient_errors() {
+    let reply = |text: &str| {
+        let mut parser = crate::ReplyParser::default();
+        parser.push(text.as_bytes());
+        parser.next_reply().unwrap().unwrap()
+    };
+    for transient in [
+        ClientError::Rejected(reply("421 Service closing\r\n")),
+        ClientError::Rejected(reply("450 File busy\r\n")),
+        ClientError::Timeout,
+        ClientError::ConnectionClosed,
+        ClientError::DataConnection,
+        ClientError::Transfer(DataError::ConnectionLost),
+    ] {
+        assert!(transient.is_transient(), "{transient:?}");
+    }
+    for lasting in [
+        ClientError::Rejected(reply("550 No such file\r\n")),
+        ClientError::UnexpectedReply(reply("200 What?\r\n")),
+        ClientError::Transfer(DataError::Local("disk full".into())),
+        ClientError::Aborted,
+    ] {
+        assert!(!lasting.is_transient(), "{lasting:?}");
+    }
+}

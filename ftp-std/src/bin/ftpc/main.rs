@@ -446,22 +446,6 @@ fn retry_pause(n: u32) -> Duration {
     Duration::from_secs(1 << (n.saturating_sub(1)).min(3))
 }
 
-/// Whether trying again may help: the connection broke or timed out, or
-/// the server said "not now" (4yz).
-fn transient(error: &Error) -> bool {
-    use ftp_proto::client::{ClientError, DataError};
-    match error {
-        Error::Io(_) => true,
-        Error::Ftp(
-            ClientError::Timeout
-            | ClientError::ConnectionClosed
-            | ClientError::DataConnection
-            | ClientError::Transfer(DataError::ConnectionLost | DataError::Truncated),
-        ) => true,
-        e => e.reply_code().is_some_and(|c| (400..500).contains(&c)),
-    }
-}
-
 /// Runs `attempt` up to `--retry` more times while it fails transiently,
 /// with a fresh session each time and a growing pause (1, 2, 4, 8 s).
 fn with_retry<T>(
@@ -477,7 +461,7 @@ fn with_retry<T>(
         let client = sessions.client(url)?;
         match attempt(client) {
             Ok(done) => return Ok(done),
-            Err(error) if transient(&error) && tries < retries => {
+            Err(error) if error.is_transient() && tries < retries => {
                 tries += 1;
                 let pause = retry_pause(tries);
                 eprintln!(
@@ -489,7 +473,7 @@ fn with_retry<T>(
             }
             Err(error) => {
                 let failed = command_failure(client, what, path, &error);
-                if transient(&error) {
+                if error.is_transient() {
                     sessions.reset();
                 }
                 return Err(failed);
