@@ -102,9 +102,11 @@ fn parse_rate(text: &str) -> Result<u64, String> {
 enum Cmd {
     /// List a directory.
     Ls { url: String },
-    /// Download a file. It is written beside its target under a temporary
-    /// name and put in place only once complete: a failed download leaves
-    /// an existing file as it was.
+    /// Download files.
+    ///
+    /// Each is written beside its target under a temporary name and put in
+    /// place only once complete: a failed download leaves an existing file
+    /// as it was.
     ///
     /// Several URLs, and wildcards (`*`, `?`, `[...]`) in the last path
     /// component (`'ftp://host/logs/*.gz'`, matched on the directory's
@@ -125,8 +127,10 @@ enum Cmd {
         #[arg(short = 'n', long, conflicts_with = "resume")]
         no_clobber: bool,
     },
-    /// Upload files (`-`: standard input) to the URL, the last argument. A
-    /// URL ending in `/` names a directory (needed for several files).
+    /// Upload files.
+    ///
+    /// The files (`-`: standard input), then the URL. A URL ending in `/`
+    /// names a directory (needed for several files).
     Put {
         /// The files, then the URL.
         #[arg(required = true, num_args = 2..)]
@@ -149,11 +153,11 @@ enum Cmd {
     Rm { url: String },
     /// Remove a directory.
     Rmdir { url: String },
-    /// Copy a remote tree into a local directory, or with -R a local
-    /// directory onto the server (`mirror -R DIR URL`). Files are
-    /// compared by size and modification time with --only-newer; the
-    /// copies get the source's modification time (on the server with
-    /// MFMT, where it has it).
+    /// Copy a tree: `mirror URL DIR` down, `mirror -R DIR URL` up.
+    ///
+    /// Files are compared by size and modification time with
+    /// --only-newer; the copies get the source's modification time (on the
+    /// server with MFMT, where it has it).
     Mirror {
         /// Upload: DIR to URL.
         #[arg(short = 'R', long = "reverse")]
@@ -177,9 +181,11 @@ enum Cmd {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Rename or move. NEW_NAME is relative to the directory that holds
-    /// the source (`mv ftp://h/docs/a.pdf old/a.pdf` moves it to
-    /// `docs/old/a.pdf`), or absolute when it starts with `/`.
+    /// Rename or move.
+    ///
+    /// NEW_NAME is relative to the directory that holds the source (`mv
+    /// ftp://h/docs/a.pdf old/a.pdf` moves it to `docs/old/a.pdf`), or
+    /// absolute when it starts with `/`.
     Mv { url: String, new_name: String },
 }
 
