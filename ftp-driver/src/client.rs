@@ -47,6 +47,12 @@ impl Error {
         }
     }
 
+    /// Whether the server refused for good
+    /// ([`ClientError::is_permanent_refusal`]).
+    pub fn is_permanent_refusal(&self) -> bool {
+        matches!(self, Error::Ftp(error) if error.is_permanent_refusal())
+    }
+
     /// Whether trying again may succeed: the connection failed, or
     /// [`ClientError::is_transient`].
     pub fn is_transient(&self) -> bool {

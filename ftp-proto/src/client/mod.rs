@@ -342,6 +342,14 @@ impl ClientError {
         matches!(self.reply_code(), Some(450 | 550))
     }
 
+    /// Whether the server refused for good: a permanent negative reply
+    /// (5yz, RFC 959 §4.2), whatever its number (a missing directory is
+    /// 550 from most servers, 501 from pyftpdlib).
+    pub fn is_permanent_refusal(&self) -> bool {
+        matches!(self, ClientError::Rejected(_))
+            && self.reply_code().is_some_and(|c| (500..600).contains(&c))
+    }
+
     /// Whether trying again later may succeed: a transient negative
     /// reply (4yz, RFC 959 §4.2), a timeout, or a control or data
     /// connection that broke or could not be made.

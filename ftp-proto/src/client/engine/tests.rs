@@ -1303,15 +1303,17 @@ fn pasv_and_port_only_when_asked() {
     assert_eq!(s.sent(), "PORT 192,0,2,20,156,65\r\n");
 }
 
+/// One reply, parsed from its text.
+fn reply(text: &str) -> Reply {
+    let mut parser = crate::ReplyParser::default();
+    parser.push(text.as_bytes());
+    parser.next_reply().unwrap().unwrap()
+}
+
 /// 4yz replies and broken connections may pass if tried again; 5yz
 /// refusals and protocol violations do not.
 #[test]
 fn transient_errors() {
-    let reply = |text: &str| {
-        let mut parser = crate::ReplyParser::default();
-        parser.push(text.as_bytes());
-        parser.next_reply().unwrap().unwrap()
-    };
     for transient in [
         ClientError::Rejected(reply("421 Service closing\r\n")),
         ClientError::Rejected(reply("450 File busy\r\n")),
@@ -1330,4 +1332,15 @@ fn transient_errors() {
     ] {
         assert!(!lasting.is_transient(), "{lasting:?}");
     }
+}
+
+/// 5yz refusals are for good, whatever their number; 4yz, broken
+/// connections and protocol violations are not refusals for good.
+#[test]
+fn permanent_refusals() {
+    assert!(ClientError::Rejected(reply("550 No such directory\r\n")).is_permanent_refusal());
+    assert!(ClientError::Rejected(reply("501 No such directory.\r\n")).is_permanent_refusal());
+    assert!(!ClientError::Rejected(reply("450 Busy\r\n")).is_permanent_refusal());
+    assert!(!ClientError::UnexpectedReply(reply("500 What\r\n")).is_permanent_refusal());
+    assert!(!ClientError::ConnectionClosed.is_permanent_refusal());
 }

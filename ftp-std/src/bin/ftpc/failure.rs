@@ -55,31 +55,6 @@ pub(crate) fn tls_failure_code(error: &Error) -> Option<u8> {
     }
 }
 
-/// Whether `path` exists on the server: MLST, else SIZE, else CWD into it
-/// (and back). Asked after a 450/550, which says "not found" and "no
-/// access" alike (RFC 959 §4.2).
-fn exists(client: &mut Client, path: &[u8]) -> Option<bool> {
-    if client.features().mlst {
-        return match client.mlst(Some(path)) {
-            Ok(_) => Some(true),
-            Err(e) if e.is_not_found() => Some(false),
-            Err(_) => None,
-        };
-    }
-    if client.size(path).is_ok() {
-        return Some(true);
-    }
-    let here = client.pwd().ok()?;
-    match client.cwd(path) {
-        Ok(()) => {
-            client.cwd(&here).ok()?;
-            Some(true)
-        }
-        Err(e) if e.is_not_found() => Some(false),
-        Err(_) => None,
-    }
-}
-
 /// The failure of a command on `path` (not the login): a 450/550 is "not
 /// found" only if the path is indeed not there; "permission denied" and
 /// "directory not empty" are refusals.
@@ -94,8 +69,8 @@ pub(crate) fn command_failure(
         Error::Io(_) | Error::Ftp(ClientError::Timeout | ClientError::ConnectionClosed) => {
             code::TRANSFER
         }
-        e if e.is_not_found() => match exists(client, path) {
-            Some(true) => code::REFUSED,
+        e if e.is_not_found() => match crate::remote::exists(client, path) {
+            Ok(true) => code::REFUSED,
             _ => code::NOT_FOUND,
         },
         Error::Ftp(ClientError::Rejected(_)) => code::REFUSED,

@@ -16,6 +16,7 @@ mod failure;
 mod local;
 mod mirror;
 mod netrc;
+mod remote;
 mod url;
 
 use clap::{Parser, Subcommand};
@@ -724,7 +725,7 @@ fn cmd_put(
         let dir = &url.path[..dir_end];
         if !dir.is_empty() {
             let client = sessions.client(&url)?;
-            mirror::make_dirs(client, dir).map_err(|e| command_failure(client, "put", dir, &e))?;
+            remote::make_dirs(client, dir).map_err(|e| command_failure(client, "put", dir, &e))?;
         }
     }
     let mode = if append {
@@ -857,7 +858,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 let _ = writeln!(out, "? {}", String::from_utf8_lossy(line));
             }
         }
-        Cmd::Mkdir { parents: true, .. } => mirror::make_dirs(&mut client, &path)
+        Cmd::Mkdir { parents: true, .. } => remote::make_dirs(&mut client, &path)
             .map_err(|e| command_failure(&mut client, "mkdir", &path, &e))?,
         Cmd::Mkdir { .. } => {
             client

@@ -5,6 +5,7 @@
 
 use crate::failure::{Failure, code, failure};
 use crate::local::Download;
+use crate::remote::{make_dirs, remote_dir_exists};
 use ftp_proto::client::StoreMode;
 use ftp_proto::listing::parse::EntryKind;
 use ftp_std::{Client, Error};
@@ -54,7 +55,8 @@ struct Tree {
 const MAX_DEPTH: usize = 64;
 const MAX_ENTRIES: usize = 1_000_000;
 
-fn join(base: &[u8], name: &[u8]) -> Vec<u8> {
+/// `base/name`, with one slash between them.
+pub(crate) fn join(base: &[u8], name: &[u8]) -> Vec<u8> {
     if base.is_empty() {
         return name.to_vec();
     }
@@ -122,37 +124,6 @@ fn remote_tree(client: &mut Client, root: &[u8], precise_times: bool) -> Result<
         }
     }
     Ok(tree)
-}
-
-/// Whether `dir` is a directory on the server: CWD into it and back.
-fn remote_dir_exists(client: &mut Client, dir: &[u8]) -> Result<bool, Error> {
-    if dir.is_empty() {
-        return Ok(true);
-    }
-    let here = client.pwd()?;
-    match client.cwd(dir) {
-        Ok(()) => {
-            client.cwd(&here)?;
-            Ok(true)
-        }
-        Err(e) if e.reply_code().is_some_and(|c| (500..600).contains(&c)) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-/// `mkdir -p` on the server: each component of `dir` that is not there.
-pub(crate) fn make_dirs(client: &mut Client, dir: &[u8]) -> Result<(), Error> {
-    let mut path = Vec::new();
-    if dir.starts_with(b"/") {
-        path.push(b'/');
-    }
-    for component in dir.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
-        path = join(&path, component);
-        if !remote_dir_exists(client, &path)? {
-            client.mkdir(&path)?;
-        }
-    }
-    Ok(())
 }
 
 /// Walks the local tree under `root`, symbolic links not followed.
