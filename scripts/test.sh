@@ -10,10 +10,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZ_RUNS=${FUZZ_RUNS:-200000}
+# A run of this script builds once: incremental caches would only take disk
+# (over a gigabyte for the test build).
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 FUZZ_SEED=${FUZZ_SEED:-1}
 step() { printf '\n==> %s\n' "$*"; }
 
 step "tools"
+df -h . | tail -n 1 | awk '{print "disk: " $4 " free of " $2}'
 for component in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^$component" \
     || rustup component add "$component"
