@@ -742,7 +742,8 @@ impl TlsCodec {
     }
 }
 
-/// A refused certificate, in words.
+/// A refused certificate, in words: an operator reads this, not a
+/// developer, so no variant is shown as Rust debug text.
 fn certificate_problem(error: &rustls::CertificateError) -> String {
     use rustls::CertificateError::*;
     match error {
@@ -752,8 +753,58 @@ fn certificate_problem(error: &rustls::CertificateError) -> String {
         NotValidYet | NotValidYetContext { .. } => "it is not valid yet".into(),
         Revoked => "it was revoked".into(),
         BadSignature => "its signature is invalid".into(),
-        other => format!("{other:?}"),
+        BadEncoding => "it is not a well-formed certificate".into(),
+        UnhandledCriticalExtension => {
+            "it has a critical extension this client does not know".into()
+        }
+        UnknownRevocationStatus => "its revocation status is unknown".into(),
+        ExpiredRevocationList | ExpiredRevocationListContext { .. } => {
+            "the revocation list it was checked against has expired".into()
+        }
+        UnsupportedSignatureAlgorithmContext { .. }
+        | UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+            "it is signed with an algorithm this client does not accept".into()
+        }
+        InvalidPurpose | InvalidPurposeContext { .. } => {
+            "it is not issued for TLS servers (extended key usage)".into()
+        }
+        InvalidOcspResponse => "its OCSP response is invalid".into(),
+        ApplicationVerificationFailure => "the application refused it".into(),
+        Other(other) => verifier_problem(&other.to_string()),
+        // A variant added by a later rustls.
+        _ => "the certificate verifier refused it".into(),
     }
+}
+
+/// The verifier's own errors (rustls-webpki's, which rustls passes on
+/// as `Other`) name themselves in CamelCase: the common ones in words,
+/// the rest split into words.
+fn verifier_problem(name: &str) -> String {
+    let known = match name {
+        "CaUsedAsEndEntity" => "it is a CA certificate, not a server's",
+        "EndEntityUsedAsCa" => "its chain has a server certificate in a CA's place",
+        "CertDistrusted" => "it is distrusted",
+        "MaximumPathDepthExceeded" | "MaximumPathBuildCallsExceeded" => "its chain is too long",
+        "NameConstraintViolation" => "its name is outside what its issuer may certify",
+        "PathLenConstraintViolated" => "its chain is longer than its issuer allows",
+        "UnsupportedCertVersion" => "its X.509 version is not supported",
+        "InvalidCertValidity" => "its validity period is malformed",
+        "BadDer" | "BadDerTime" | "MalformedExtensions" | "ExtensionValueInvalid" => {
+            "it is not a well-formed certificate"
+        }
+        _ => "",
+    };
+    if !known.is_empty() {
+        return known.into();
+    }
+    let mut words = String::from("the verifier refused it: ");
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            words.push(' ');
+        }
+        words.extend(c.to_lowercase());
+    }
+    words
 }
 
 /// Test certificates, made by rcgen once per test run.
@@ -854,6 +905,58 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Why a certificate is refused is said in words, for the verifier's
+    /// own reasons too (rustls passes those on as `Other`, whose text is
+    /// Rust debug output: `Other(OtherError(CaUsedAsEndEntity))`).
+    #[test]
+    fn refused_certificates_are_explained_in_words() {
+        let refusal = |server: ServerTls, trusted: &CertificateDer<'static>| {
+            let client = ClientTls::new(
+                "localhost",
+                std::slice::from_ref(trusted),
+                TlsVersions::ReusableSessions,
+            )
+            .unwrap();
+            let mut control = client.control_codec().unwrap();
+            let token = Bytes::from_static(b"control");
+            let mut server = server.for_session().unwrap().control_codec(&token).unwrap();
+            match handshake(&mut control, &mut server) {
+                Err(TlsError::Certificate { name, why }) => {
+                    assert_eq!(name, "localhost");
+                    why
+                }
+                other => panic!("expected a refused certificate, got {other:?}"),
+            }
+        };
+        // A CA's own certificate used as the server's.
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "Another CA");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let ca_as_leaf = params.self_signed(&key).unwrap().der().clone();
+        let server = ServerTls::new(
+            vec![ca_as_leaf.clone()],
+            PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            refusal(server, &ca_as_leaf),
+            "it is a CA certificate, not a server's"
+        );
+        // A server whose CA the client does not trust.
+        assert_eq!(
+            refusal(server_tls(), &ca_as_leaf),
+            "it is not signed by a trusted authority"
+        );
+        // A reason of a later verifier: split into words.
+        assert_eq!(
+            verifier_problem("SomeNewReason"),
+            "the verifier refused it: some new reason"
+        );
     }
 
     /// A stranger with a valid session of their own (another control
