@@ -1,7 +1,8 @@
 //! `ftpc` as a daily tool: the README's walkthrough run as it stands, local
 //! files never lost (failed downloads, `--no-clobber`, `get -c` of a longer
 //! file, `put` of a directory) against our server and the reference
-//! servers, exit codes as the README's table says, `~/.netrc`.
+//! servers, `mirror` both ways (plain, and over `ftpes://` with session
+//! reuse required), exit codes as the README's table says, `~/.netrc`.
 
 use ftp_tests::reference::ReferenceServer;
 use ftp_tests::*;
@@ -133,7 +134,17 @@ struct Target {
     name: &'static str,
     url: String,
     dir: PathBuf,
+    /// `ftpc` options this server needs before the command (`--cacert`).
+    options: Vec<String>,
     _guard: Box<dyn std::any::Any>,
+}
+
+impl Target {
+    /// `ftpc <options> args` in `dir`.
+    fn ftpc_in(&self, dir: &Path, args: &[&str]) -> Output {
+        let options: Vec<&str> = self.options.iter().map(String::as_str).collect();
+        ftpc_in(dir, &[&options[..], args].concat())
+    }
 }
 
 fn our_target() -> Target {
@@ -143,11 +154,35 @@ fn our_target() -> Target {
         name: "ours",
         url: format!("ftp://{USER}:{password}@{}/", server.address),
         dir: server.root(),
+        options: Vec::new(),
+        _guard: Box::new(server),
+    }
+}
+
+/// Our server with its TLS defaults (login and data protected, data
+/// connections that must resume the control session), as `ftpes://`.
+fn our_tls_target() -> Target {
+    let server = TestServer::start_tls(ServerKind::Std, false, false, |_| {});
+    let password = PASSWORD.replace(' ', "%20");
+    Target {
+        name: "ours, ftpes",
+        url: format!("ftpes://{USER}:{password}@{}/", server.address),
+        dir: server.root(),
+        options: vec!["--cacert".into(), server.ca_file().display().to_string()],
         _guard: Box::new(server),
     }
 }
 
 fn reference_target(name: &'static str, server: ReferenceServer) -> Target {
+    reference_target_as(name, "ftp", server, Vec::new())
+}
+
+fn reference_target_as(
+    name: &'static str,
+    scheme: &str,
+    server: ReferenceServer,
+    options: Vec<String>,
+) -> Target {
     let host = if server.host.contains(':') {
         format!("[{}]", server.host)
     } else {
@@ -155,7 +190,7 @@ fn reference_target(name: &'static str, server: ReferenceServer) -> Target {
     };
     let password = server.password.replace(' ', "%20");
     let url = format!(
-        "ftp://{}:{password}@{host}:{}{}/",
+        "{scheme}://{}:{password}@{host}:{}{}/",
         server.user, server.port, server.writable
     );
     let dir = server.root.join(server.writable.trim_start_matches('/'));
@@ -163,6 +198,7 @@ fn reference_target(name: &'static str, server: ReferenceServer) -> Target {
         name,
         url,
         dir,
+        options,
         _guard: Box::new(server),
     }
 }
@@ -449,7 +485,7 @@ fn mirror_both_ways(target: &Target) {
     let expected = tree_contents(&source);
     let url = format!("{}mirrored", target.url);
     let mirror = |args: &[&str]| {
-        let output = ftpc_in(work.path(), &[&["mirror"][..], args].concat());
+        let output = target.ftpc_in(work.path(), &[&["mirror"][..], args].concat());
         assert!(
             output.status.success(),
             "{context}: {args:?}: {}",
@@ -518,7 +554,7 @@ fn mirror_both_ways(target: &Target) {
     // A remote directory that is not there (vsftpd lists it as empty): an
     // error, and --delete empties nothing.
     let typo = format!("{}no-such-dir", target.url);
-    let missing = ftpc_in(work.path(), &["mirror", "--delete", &typo, "copy"]);
+    let missing = target.ftpc_in(work.path(), &["mirror", "--delete", &typo, "copy"]);
     assert_eq!(
         missing.status.code(),
         Some(5),
@@ -546,6 +582,28 @@ fn mirror_with_pure_ftpd() {
 #[test]
 fn mirror_with_pyftpdlib() {
     mirror_both_ways(&reference_target("pyftpdlib", reference::pyftpdlib()));
+}
+
+/// Three TLS sessions at once, each data connection resuming its own
+/// control connection's session (our server refuses any other with 522).
+#[test]
+fn mirror_over_ftpes_with_our_server() {
+    mirror_both_ways(&our_tls_target());
+}
+
+/// vsftpd with TLS required and `require_ssl_reuse=YES`.
+#[test]
+fn mirror_over_ftpes_with_vsftpd() {
+    let certificates = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = write_test_certificates(certificates.path());
+    // vsftpd reads the key after dropping privileges in some paths.
+    for path in [certificates.path(), &cert, &key] {
+        run(Command::new("chmod").arg("755").arg(path));
+    }
+    let server = reference::vsftpd_tls(&cert, &key);
+    let options = vec!["--cacert".into(), ca.display().to_string()];
+    let target = reference_target_as("vsftpd, ftpes", "ftpes", server, options);
+    mirror_both_ways(&target);
 }
 
 /// A server that drops the connection in the middle of a download: with
