@@ -359,7 +359,7 @@ impl Session {
         if self.closed {
             return;
         }
-        self.now = now;
+        self.clock_to(now);
         #[cfg(feature = "tls")]
         if self.tls.is_some() {
             return self.handle_protected_input(bytes, now);
@@ -421,7 +421,7 @@ impl Session {
         if self.closed {
             return;
         }
-        self.now = now;
+        self.clock_to(now);
         match event {
             Event::Authenticated { id, result } => self.on_authenticated(id, result, now),
             Event::Storage { id, result } => self.on_storage(id, result, now),
@@ -442,7 +442,7 @@ impl Session {
         if self.closed {
             return;
         }
-        self.now = now;
+        self.clock_to(now);
         if let Waiting::LoginDelay { until, close } = self.waiting
             && now >= until
         {
@@ -550,8 +550,21 @@ impl Session {
         self.closed
     }
 
+    /// The session is idle when it has nothing in hand: no transfer, no
+    /// answer awaited (storage, authentication, a listener, a login delay).
     fn idle_timer_applies(&self) -> bool {
-        self.transfer.is_none() && !matches!(self.waiting, Waiting::LoginDelay { .. })
+        self.transfer.is_none() && matches!(self.waiting, Waiting::Nothing)
+    }
+
+    /// Moves the clock to `now`. While the session is busy the idle timer
+    /// keeps restarting, so that it counts from the end of the work, not
+    /// from the command that started it: a download that outlasts the
+    /// idle timeout is followed by its 226, not by a 421 right after.
+    fn clock_to(&mut self, now: Timestamp) {
+        self.now = now;
+        if !self.idle_timer_applies() {
+            self.idle_deadline = now + self.config.idle_timeout;
+        }
     }
 
     // ---- output ---------------------------------------------------------

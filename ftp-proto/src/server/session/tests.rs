@@ -1964,6 +1964,8 @@ fn unread_input_is_bounded() {
 
 #[test]
 fn idle_timeout_closes_with_421_but_not_during_transfers() {
+    // The idle time counts from the last command or the end of the last
+    // piece of work, whichever is later.
     let mut h = Harness::logged_in();
     h.advance(Duration::from_secs(299));
     check(&mut h, "NOOP\r\n", "200 NOOP ok.\r\n");
@@ -1977,9 +1979,26 @@ fn idle_timeout_closes_with_421_but_not_during_transfers() {
     assert_eq!(h.output(), "");
     h.finish_transfer(Ok(()));
     assert_eq!(h.output(), "226 Transfer complete.\r\n");
-    h.advance(Duration::from_secs(300));
+    // The idle time counts from the end of the transfer.
+    assert!(h.session.poll_timeout() > Some(h.now));
+    h.advance(Duration::from_secs(299));
+    assert_eq!(h.output(), "");
+    h.advance(Duration::from_secs(1));
     assert_eq!(h.output(), "421 Timeout.\r\n");
     assert!(h.closed);
+
+    // The same for a slow storage answer (a HASH of a large file, say).
+    let mut h = Harness::logged_in();
+    h.behaviour.storage = false;
+    h.input("MDTM readme\r\n");
+    h.advance(Duration::from_secs(600));
+    assert_eq!(h.output(), "");
+    h.release();
+    assert!(h.output().starts_with("213 "));
+    h.advance(Duration::from_secs(299));
+    assert_eq!(h.output(), "");
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.output(), "421 Timeout.\r\n");
 }
 
 /// A connection that never logs in is closed after the login timeout,
