@@ -5,10 +5,16 @@
 //! TLS required for user logins and their data, and data connections that
 //! must resume the control connection's TLS session.
 //!
+//! Also wget (explicit and implicit, and a recursive download) and rclone.
+//!
 //! Peers noted: curl sends `AUTH SSL` first; curl and lftp offer the
 //! control connection's session on every data connection; Python's stock
 //! `FTP_TLS` never does, so the servers refuse its data connections (522)
-//! unless the reuse check is off.
+//! unless the reuse check is off. rclone keeps one TLS session cache for
+//! all its connections to a server, so with several connections at once a
+//! data connection may offer another connection's session, which the
+//! reuse check refuses (522), as FileZilla Server does (rclone #7234): it
+//! works with `--ftp-concurrency 1`, or with the check off.
 
 use ftp_tests::*;
 use std::io::{Read, Write};
@@ -295,7 +301,77 @@ fn closes_within(stream: &mut TcpStream, limit: Duration) -> bool {
     false
 }
 
+/// wget: `ftps://` is explicit FTPS (AUTH TLS), `--ftps-implicit` the
+/// other; a recursive download of a tree, every data connection resuming
+/// the control connection's session (GnuTLS).
+fn wget_explicit_implicit_and_recursive(kind: ServerKind) {
+    for implicit in [false, true] {
+        let f = fixture(kind, false, implicit);
+        let url = format!(
+            "ftps://{USER}:{}@{}/",
+            PASSWORD.replace(' ', "%20"),
+            f.server.address
+        );
+        let wget = |args: &[&str]| {
+            run(Command::new(peer("wget"))
+                .args(["-q", "--ca-certificate", &f.ca()])
+                .args(implicit.then_some("--ftps-implicit"))
+                .args(args)
+                .current_dir(f.work.path())
+                .env("HOME", f.work.path()));
+        };
+        wget(&["-O", "got.bin", &format!("{url}small.bin")]);
+        assert_eq!(std::fs::read(f.local("got.bin")).unwrap(), f.small);
+        wget(&["-r", "-np", "-nH", "-P", "down", &format!("{url}tree/")]);
+        same_tree(&f.server.root().join("tree"), &f.local("down/tree"));
+    }
+}
+
+/// rclone `copy` up and down over explicit FTPS, checked file by file:
+/// with the servers' defaults and one connection at a time, and with
+/// rclone's default of several connections once the reuse check is off
+/// (see the module docs for why not with it on).
+fn rclone_copy_both_ways(kind: ServerKind) {
+    for reuse_required in [true, false] {
+        let f = fixture_with(kind, false, false, |config| {
+            config.tls_session_reuse_required = reuse_required;
+        });
+        let source = f.local("source");
+        for n in 0..30 {
+            let dir = source.join(format!("d{}", n % 3));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(
+                dir.join(format!("f{n}.bin")),
+                random_bytes(5_000 + n * 997, n as u64),
+            )
+            .unwrap();
+        }
+        let obscured = run(Command::new(peer("rclone")).args(["obscure", PASSWORD]));
+        let obscured = String::from_utf8_lossy(&obscured.stdout).trim().to_string();
+        let remote = format!(
+            ":ftp,host={},port={},user={USER},pass={obscured},explicit_tls=true:copied",
+            f.server.address.ip(),
+            f.server.address.port()
+        );
+        let concurrency = if reuse_required { "1" } else { "0" };
+        let rclone = |from: &str, to: &str| {
+            run(Command::new(peer("rclone"))
+                .args(["copy", "--ftp-concurrency", concurrency, from, to])
+                .env("HOME", f.work.path())
+                .env("RCLONE_CONFIG", "/dev/null")
+                .env("SSL_CERT_FILE", f.ca()));
+        };
+        rclone(source.to_str().unwrap(), &remote);
+        same_tree(&source, &f.server.root().join("copied"));
+        let copy = f.local("copy");
+        rclone(&remote, copy.to_str().unwrap());
+        same_tree(&source, &copy);
+    }
+}
+
 on_both_servers!(
+    wget_explicit_implicit_and_recursive,
+    rclone_copy_both_ways,
     curl_explicit_and_implicit,
     plain_logins_are_refused,
     curl_large_files,
