@@ -699,6 +699,16 @@ pub fn local_error(error: &io::Error) -> DataError {
     DataError::Local(error.to_string())
 }
 
+/// The error for a read or write of the data connection that failed: a
+/// timeout (the adapters give each one `ClientConfig::data_timeout`) is a
+/// stall, anything else a broken connection.
+pub fn data_error(error: &io::Error) -> DataError {
+    match error.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => DataError::Stalled,
+        _ => DataError::ConnectionLost,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

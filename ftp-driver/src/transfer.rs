@@ -77,6 +77,18 @@ pub struct Transfer {
     /// The session's control connection, looked at before an upload is
     /// put in place ([`Transfer::watching`]).
     control: Option<Arc<TcpStream>>,
+    /// How long the data connection may move nothing
+    /// ([`Transfer::stalling_after`]).
+    stall: Option<Duration>,
+}
+
+/// What a failed read or write of the data connection means: a socket
+/// timeout is a stall, anything else a broken connection.
+fn data_failed(error: &io::Error) -> TransferError {
+    match error.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => TransferError::Stalled,
+        _ => TransferError::ConnectionLost,
+    }
 }
 
 /// How long an upload that reached the end of its data waits to see
@@ -158,9 +170,19 @@ impl Transfer {
                 aborted,
                 tls,
                 control: None,
+                stall: None,
             },
             handle,
         ))
+    }
+
+    /// Ends the transfer with [`TransferError::Stalled`] when its data
+    /// connection moves no byte for `limit`
+    /// (`ServerConfig::data_stall_timeout`): applied to each read and
+    /// write of the data socket.
+    pub fn stalling_after(mut self, limit: Duration) -> Transfer {
+        self.stall = Some(limit).filter(|limit| !limit.is_zero());
+        self
     }
 
     /// Looks at the session's control connection before an upload is put
@@ -187,9 +209,10 @@ impl Transfer {
             aborted,
             tls,
             control,
+            stall,
         } = self;
         match wire_bytes(payload, ascii) {
-            Ok(bytes) => Ok((bytes, data, TransferEnd { aborted })),
+            Ok(bytes) => Ok((bytes, data, TransferEnd { aborted, stall })),
             Err(streamed) => Err(Transfer {
                 payload: streamed.into(),
                 data,
@@ -197,6 +220,7 @@ impl Transfer {
                 aborted,
                 tls,
                 control,
+                stall,
             }),
         }
     }
@@ -211,13 +235,17 @@ impl Transfer {
             aborted,
             tls,
             control,
+            stall,
         } = self;
         let control = control.as_deref();
-        let end = TransferEnd { aborted };
+        let end = TransferEnd { aborted, stall };
+        // Each read and write of the data socket gives up after `stall`.
+        let _ = data.set_read_timeout(stall);
+        let _ = data.set_write_timeout(stall);
         if let Some(codec) = tls {
             let mut moved = 0;
-            let result =
-                Protected::new(*codec, &mut data).run(payload, ascii, &end, &mut moved, control);
+            let result = Protected::new(*codec, &mut data, stall)
+                .run(payload, ascii, &end, &mut moved, control);
             let _ = data.shutdown(Shutdown::Both);
             return (moved, end.outcome(result));
         }
@@ -233,8 +261,7 @@ impl Transfer {
         let mut moved = 0;
         let result = match streamed {
             Streamed::Download(mut file) => download(&mut file, ascii, &mut moved, |out| {
-                data.write_all(out)
-                    .map_err(|_| TransferError::ConnectionLost)
+                data.write_all(out).map_err(|e| data_failed(&e))
             }),
             Streamed::Upload(mut upload) => {
                 match upload_into(upload.file(), &mut data, ascii, &mut moved) {
@@ -284,15 +311,23 @@ fn wire_bytes(payload: Payload, ascii: bool) -> Result<Bytes, Streamed> {
 #[derive(Debug)]
 pub struct TransferEnd {
     aborted: Arc<AtomicBool>,
+    stall: Option<Duration>,
 }
 
 impl TransferEnd {
+    /// How long the data connection may move nothing: the caller gives up
+    /// on a write that makes no progress for this long, with an error of
+    /// kind `TimedOut`.
+    pub fn stall_timeout(&self) -> Option<Duration> {
+        self.stall
+    }
+
     /// The outcome of writing `len` in-memory bytes with `written` the
     /// result of the write (the caller closes the data connection).
     pub fn finish(self, written: io::Result<()>, len: usize) -> (u64, Result<(), TransferError>) {
         match written {
             Ok(()) => (len as u64, Ok(())),
-            Err(_) => (0, self.outcome(Err(TransferError::ConnectionLost))),
+            Err(error) => (0, self.outcome(Err(data_failed(&error)))),
         }
     }
 
@@ -313,6 +348,8 @@ struct Protected<'a> {
     codec: TlsCodec,
     data: &'a mut TcpStream,
     ciphertext: Vec<u8>,
+    /// The read timeout once the handshake is done.
+    stall: Option<Duration>,
 }
 
 fn tls_failed(error: ftp_proto::tls::TlsError) -> TransferError {
@@ -320,11 +357,12 @@ fn tls_failed(error: ftp_proto::tls::TlsError) -> TransferError {
 }
 
 impl<'a> Protected<'a> {
-    fn new(codec: TlsCodec, data: &'a mut TcpStream) -> Protected<'a> {
+    fn new(codec: TlsCodec, data: &'a mut TcpStream, stall: Option<Duration>) -> Protected<'a> {
         Protected {
             codec,
             data,
             ciphertext: Vec::new(),
+            stall,
         }
     }
 
@@ -334,7 +372,7 @@ impl<'a> Protected<'a> {
         self.codec.transmit(&mut self.ciphertext);
         self.data
             .write_all(&self.ciphertext)
-            .map_err(|_| TransferError::ConnectionLost)
+            .map_err(|e| data_failed(&e))
     }
 
     /// Reads ciphertext into the codec; `Ok(false)` at the end of the TCP
@@ -344,7 +382,7 @@ impl<'a> Protected<'a> {
             match self.data.read(buffer) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return Err(TransferError::ConnectionLost),
+                Err(e) => return Err(data_failed(&e)),
             }
         };
         if n == 0 {
@@ -383,7 +421,7 @@ impl<'a> Protected<'a> {
             }
         }
         self.flush()?;
-        let _ = self.data.set_read_timeout(None);
+        let _ = self.data.set_read_timeout(self.stall);
         match wire_bytes(payload, ascii) {
             Ok(bytes) => {
                 self.send(&bytes)?;
@@ -532,7 +570,7 @@ fn upload_into(
             Ok(0) => return writer.finish(),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return Err(TransferError::ConnectionLost),
+            Err(e) => return Err(data_failed(&e)),
         };
         *moved += n as u64;
         writer.write(buffer.get(..n).unwrap_or_default())?;
@@ -565,6 +603,7 @@ mod tests {
     fn a_broken_write_after_abort_is_the_abort() {
         let end = |aborted| TransferEnd {
             aborted: Arc::new(AtomicBool::new(aborted)),
+            stall: None,
         };
         let broken = || Err(io::Error::from(io::ErrorKind::BrokenPipe));
         assert_eq!(end(false).finish(Ok(()), 7), (7, Ok(())));
@@ -575,6 +614,12 @@ mod tests {
         assert_eq!(
             end(true).finish(broken(), 7),
             (0, Err(TransferError::Aborted))
+        );
+        // A write that made no progress within the stall timeout.
+        let timed_out = Err(io::Error::from(io::ErrorKind::TimedOut));
+        assert_eq!(
+            end(false).finish(timed_out, 7),
+            (0, Err(TransferError::Stalled))
         );
     }
 }

@@ -7,7 +7,8 @@
 //! [`AsyncRead`]; a file is never held in memory. Many clients run
 //! concurrently on one executor (see `examples/parallel_downloads.rs`).
 
-use ftp_driver::client::{ClientDriver, ClientIo, DataPump, local_error, output};
+use crate::deadline::{within, write_all_unless_stalled};
+use ftp_driver::client::{ClientDriver, ClientIo, DataPump, data_error, local_error, output};
 use ftp_proto::client::{DataTls, Direction, OperationId, Output};
 use smol::future::FutureExt;
 use smol::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -54,19 +55,6 @@ impl fmt::Debug for Client {
             .field("control", &self.control)
             .finish_non_exhaustive()
     }
-}
-
-/// `future`, or a `TimedOut` error after `timeout`.
-async fn within<T>(
-    timeout: Duration,
-    future: impl std::future::Future<Output = io::Result<T>>,
-) -> io::Result<T> {
-    future
-        .or(async {
-            Timer::after(timeout).await;
-            Err(io::Error::from(io::ErrorKind::TimedOut))
-        })
-        .await
 }
 
 impl Client {
@@ -450,30 +438,27 @@ impl Client {
     }
 }
 
-async fn write(data: &Async<TcpStream>, bytes: &[u8]) -> Result<(), DataError> {
-    let mut writer = data;
-    writer
-        .write_all(bytes)
+/// A write of the data connection: a peer that takes no byte for
+/// `timeout` has stalled.
+async fn write(data: &Async<TcpStream>, bytes: &[u8], timeout: Duration) -> Result<(), DataError> {
+    write_all_unless_stalled(data, bytes, Some(timeout))
         .await
-        .map_err(|_| DataError::ConnectionLost)
+        .map_err(|e| data_error(&e))
 }
 
-/// A read, within `timeout` when one is given.
+/// A read of the data connection: one that brings nothing for `timeout`
+/// has stalled (the handshake's limit, and the transfer's).
 async fn read(
     data: &Async<TcpStream>,
     buffer: &mut [u8],
-    timeout: Option<Duration>,
+    timeout: Duration,
 ) -> Result<usize, DataError> {
     let mut reader = data;
     loop {
-        let read = match timeout {
-            Some(timeout) => within(timeout, reader.read(buffer)).await,
-            None => reader.read(buffer).await,
-        };
-        match read {
+        match within(timeout, reader.read(buffer)).await {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return Err(DataError::ConnectionLost),
+            Err(e) => return Err(data_error(&e)),
         }
     }
 }
@@ -486,17 +471,16 @@ async fn receive(
     sink: &mut (dyn AsyncWrite + Unpin + Send),
     timeout: Duration,
 ) -> Result<(), DataError> {
-    write(data, pump.outgoing()).await?;
+    write(data, pump.outgoing(), timeout).await?;
     loop {
-        let limit = pump.handshaking().then_some(timeout);
-        let n = read(data, pump.buffer(), limit).await?;
+        let n = read(data, pump.buffer(), timeout).await?;
         if n == 0 {
             break;
         }
         sink.write_all(pump.received(n)?)
             .await
             .map_err(|e| local_error(&e))?;
-        write(data, pump.outgoing()).await?;
+        write(data, pump.outgoing(), timeout).await?;
         pump.carry_on()?;
         if pump.ended() {
             break;
@@ -506,7 +490,7 @@ async fn receive(
         .await
         .map_err(|e| local_error(&e))?;
     sink.flush().await.map_err(|e| local_error(&e))?;
-    let _ = write(data, pump.close()).await;
+    let _ = write(data, pump.close(), timeout).await;
     let _ = data.get_ref().shutdown(Shutdown::Write);
     Ok(())
 }
@@ -522,13 +506,13 @@ async fn send(
     timeout: Duration,
 ) -> Result<(), DataError> {
     while pump.handshaking() {
-        write(data, pump.outgoing()).await?;
-        match read(data, pump.buffer(), Some(timeout)).await? {
+        write(data, pump.outgoing(), timeout).await?;
+        match read(data, pump.buffer(), timeout).await? {
             0 => return Err(DataError::Tls("closed during the handshake".into())),
             n => pump.received(n).map(|_| ())?,
         }
     }
-    write(data, pump.outgoing()).await?;
+    write(data, pump.outgoing(), timeout).await?;
     loop {
         let n = match source.read(pump.buffer()).await {
             Ok(0) => break,
@@ -537,14 +521,14 @@ async fn send(
             Err(e) => return Err(local_error(&e)),
         };
         let out = pump.to_send(n)?;
-        write(data, out).await?;
+        write(data, out, timeout).await?;
         pump.carry_on()?;
     }
-    write(data, pump.close()).await?;
+    write(data, pump.close(), timeout).await?;
     let _ = data.get_ref().shutdown(Shutdown::Write);
     // What the server sends is TLS records (tickets, its close_notify) or
     // nothing; each read within the timeout.
-    while let Ok(n) = read(data, pump.buffer(), Some(timeout)).await {
+    while let Ok(n) = read(data, pump.buffer(), timeout).await {
         if n == 0 || pump.received(n).is_err() || pump.ended() {
             break;
         }

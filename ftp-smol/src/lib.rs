@@ -87,6 +87,7 @@
 //! ```
 
 pub mod client;
+mod deadline;
 #[cfg(feature = "server")]
 pub mod server;
 

@@ -9,6 +9,7 @@
 //! the control connection stays readable (ABOR, STAT, QUIT) while bytes
 //! move.
 
+use crate::deadline::write_all_unless_stalled;
 pub use ftp_accounts::{Account, Accounts, Secret};
 use ftp_driver::limits::{SessionLimits, SessionPermit};
 use ftp_driver::net;
@@ -309,8 +310,9 @@ impl SessionTask {
                 self.transfer = Some(match transfer.into_memory() {
                     Ok((bytes, data, end)) => Box::pin(async move {
                         let written = match Async::new(data) {
-                            Ok(mut data) => {
-                                let written = data.write_all(&bytes).await;
+                            Ok(data) => {
+                                let stall = end.stall_timeout();
+                                let written = write_all_unless_stalled(&data, &bytes, stall).await;
                                 let _ = data.get_ref().shutdown(std::net::Shutdown::Both);
                                 written
                             }

@@ -7,7 +7,7 @@
 //! is never held in memory. A progress callback sees the bytes moved so
 //! far and can stop a transfer, which then is aborted with ABOR.
 
-use ftp_driver::client::{ClientDriver, ClientIo, DataPump, local_error, output};
+use ftp_driver::client::{ClientDriver, ClientIo, DataPump, data_error, local_error, output};
 use ftp_proto::client::{DataTls, Direction, OperationId, Output};
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -422,8 +422,16 @@ impl Client {
     }
 }
 
+/// Each read and write of the data connection gives up after `timeout`
+/// without progress: a peer that stopped without closing has stalled.
+fn limit_each_operation(data: &TcpStream, timeout: Duration) -> Result<(), DataError> {
+    data.set_read_timeout(Some(timeout))
+        .and_then(|()| data.set_write_timeout(Some(timeout)))
+        .map_err(|e| data_error(&e))
+}
+
 fn write(data: &mut TcpStream, bytes: &[u8]) -> Result<(), DataError> {
-    data.write_all(bytes).map_err(|_| DataError::ConnectionLost)
+    data.write_all(bytes).map_err(|e| data_error(&e))
 }
 
 fn read(data: &mut TcpStream, buffer: &mut [u8]) -> Result<usize, DataError> {
@@ -431,7 +439,7 @@ fn read(data: &mut TcpStream, buffer: &mut [u8]) -> Result<usize, DataError> {
         match data.read(buffer) {
             Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return Err(DataError::ConnectionLost),
+            Err(e) => return Err(data_error(&e)),
         }
     }
 }
@@ -444,11 +452,8 @@ fn receive(
     sink: &mut dyn Write,
     timeout: Duration,
 ) -> Result<(), DataError> {
+    limit_each_operation(data, timeout)?;
     write(data, pump.outgoing())?;
-    if pump.handshaking() {
-        data.set_read_timeout(Some(timeout))
-            .map_err(|_| DataError::ConnectionLost)?;
-    }
     loop {
         let n = read(data, pump.buffer())?;
         if n == 0 {
@@ -457,9 +462,6 @@ fn receive(
         sink.write_all(pump.received(n)?)
             .map_err(|e| local_error(&e))?;
         write(data, pump.outgoing())?;
-        if !pump.handshaking() {
-            let _ = data.set_read_timeout(None);
-        }
         pump.carry_on()?;
         if pump.ended() {
             break;
@@ -483,8 +485,7 @@ fn send(
     source: &mut dyn Read,
     timeout: Duration,
 ) -> Result<(), DataError> {
-    data.set_read_timeout(Some(timeout))
-        .map_err(|_| DataError::ConnectionLost)?;
+    limit_each_operation(data, timeout)?;
     while pump.handshaking() {
         write(data, pump.outgoing())?;
         match read(data, pump.buffer())? {

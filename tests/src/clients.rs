@@ -109,13 +109,24 @@ impl AnyClient {
         ca_file: Option<std::path::PathBuf>,
         versions: TlsVersions,
     ) -> Result<AnyClient, Failure> {
-        let config = mode.config();
         let tls = (security != Security::Plain).then(|| ftp_std::client::TlsOptions {
             implicit: security == Security::Implicit,
             ca_file,
             versions,
             ..Default::default()
         });
+        Self::open_configured(kind, host, port, mode.config(), tls)
+    }
+
+    /// A client connected (not logged in) to `host` with the engine's
+    /// settings as given (timeouts, say), under TLS when `tls` is set.
+    pub fn open_configured(
+        kind: ClientKind,
+        host: &str,
+        port: u16,
+        config: ClientConfig,
+        tls: Option<ftp_std::client::TlsOptions>,
+    ) -> Result<AnyClient, Failure> {
         match kind {
             ClientKind::Std => {
                 let options = ftp_std::Options {

@@ -343,6 +343,13 @@ pub fn dropping_server(drops: u32) -> ReferenceServer {
     )
 }
 
+/// pyftpdlib whose data connections stall without closing: a download
+/// stops after 64 KiB, an upload is never read
+/// (`peers/stalling_server.py`).
+pub fn stalling_server() -> ReferenceServer {
+    python_server("stalling_server.py", "stalling server", "stall pw", &[])
+}
+
 /// pyftpdlib 2.2, one read-write user.
 pub fn pyftpdlib() -> ReferenceServer {
     python_server(

@@ -381,3 +381,36 @@ fn client_against_pure_ftpd() {
 fn client_against_pyftpdlib() {
     against_reference(ftp_tests::reference::pyftpdlib());
 }
+
+/// A server whose data connections stall without closing (a download that
+/// stops after 64 KiB, an upload never read; the control connection stays
+/// silent): both clients give up after their data timeout, and say the
+/// data connection stalled rather than that the server did not answer.
+#[test]
+fn stalled_data_connections_fail_with_a_clear_error() {
+    use ftp_tests::clients::{AnyClient, ClientKind, Mode};
+    let server = ftp_tests::reference::stalling_server();
+    std::fs::write(server.root.join("upload/big.bin"), vec![7u8; 1 << 20]).unwrap();
+    let config = ClientConfig {
+        data_timeout: std::time::Duration::from_secs(1),
+        reply_timeout: std::time::Duration::from_secs(1),
+        ..Mode::Epsv.config()
+    };
+    for kind in [ClientKind::Std, ClientKind::Smol] {
+        let session = || {
+            let mut client =
+                AnyClient::open_configured(kind, &server.host, server.port, config.clone(), None)
+                    .unwrap();
+            client.login_as(&server.user, &server.password).unwrap();
+            client
+        };
+        let error = session().retrieve("/upload/big.bin", 0).unwrap_err();
+        assert!(error.contains("stalled"), "{kind:?} download: {error}");
+        // More than the kernel's buffers on loopback take in.
+        let upload = vec![0u8; 32 << 20];
+        let error = session()
+            .store("/upload/up.bin", StoreMode::Replace, &upload)
+            .unwrap_err();
+        assert!(error.contains("stalled"), "{kind:?} upload: {error}");
+    }
+}

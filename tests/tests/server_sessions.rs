@@ -251,7 +251,42 @@ fn hash_agrees_with_the_system_tools(kind: ServerKind) {
     }
 }
 
+/// A client that stops reading a download, or stops sending an upload,
+/// without closing either connection: the transfer ends with 426 after
+/// the stall timeout, the session goes on (the idle timeout, shorter than
+/// the transfers took, does not cut in), and the stalled upload leaves
+/// nothing behind.
+fn stalled_transfers_end_with_426_and_the_session_goes_on(kind: ServerKind) {
+    let server = TestServer::start_with(kind, false, |config| {
+        config.data_stall_timeout = Duration::from_secs(1);
+        config.idle_timeout = Duration::from_secs(1);
+    });
+    // More than the kernel's buffers on loopback take in.
+    server.put("big.bin", &vec![7u8; 48 << 20]);
+    let mut control = RawControl::connect(server.address);
+    control.login();
+    control.exchange("TYPE I\r\n", &["200"]);
+    let download = control.epsv_connect();
+    control.exchange("RETR big.bin\r\n", &["150", "125"]);
+    let said = control.wait_for(&["426"]);
+    assert!(said.contains("426 No data moved for 1 s"), "{said}");
+    drop(download);
+    control.exchange("NOOP\r\n", &["200"]);
+
+    let mut upload = control.epsv_connect();
+    control.exchange("STOR part.bin\r\n", &["150", "125"]);
+    upload.write_all(&[1u8; 100_000]).unwrap();
+    let said = control.wait_for(&["426"]);
+    assert!(said.contains("426 No data moved for 1 s"), "{said}");
+    control.exchange("NOOP\r\n", &["200"]);
+    assert!(!server.exists("part.bin"));
+    assert!(eventually(Duration::from_secs(10), || {
+        server.uploads_in_progress() == 0
+    }));
+}
+
 on_both_servers!(
+    stalled_transfers_end_with_426_and_the_session_goes_on,
     hash_agrees_with_the_system_tools,
     sessions_beyond_the_per_address_limit_get_421,
     sessions_beyond_the_total_limit_get_421,

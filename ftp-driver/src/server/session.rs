@@ -489,8 +489,11 @@ impl SessionDriver {
         match started {
             Ok((transfer, abort)) => {
                 self.abort = Some(abort);
-                self.io
-                    .push_back(Io::Transfer(transfer.watching(self.control.clone())));
+                let stall = self.backend.settings().engine.data_stall_timeout;
+                let transfer = transfer
+                    .watching(self.control.clone())
+                    .stalling_after(stall);
+                self.io.push_back(Io::Transfer(transfer));
             }
             Err(message) => {
                 let failed = TransferError::Storage(StorageError::Other(message));

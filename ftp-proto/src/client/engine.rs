@@ -636,7 +636,14 @@ impl Client {
         }
         let expired = |deadline: Option<Timestamp>| deadline.is_some_and(|d| now >= d);
         if expired(self.reply_deadline) || expired(self.data_deadline) {
-            self.fatal(ClientError::Timeout);
+            // A transfer whose data connection failed first (it stalled,
+            // or broke) and whose final reply then never came: the data's
+            // failure is the cause to report.
+            let error = match self.transfer_progress().and_then(|p| p.data_done.take()) {
+                Some((_, Err(data))) => ClientError::Transfer(data),
+                _ => ClientError::Timeout,
+            };
+            self.fatal(error);
         }
     }
 

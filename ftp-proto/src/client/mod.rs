@@ -78,7 +78,8 @@ pub struct ClientConfig {
     pub trust_pasv_address: bool,
     /// How long to wait for a reply before giving up on the connection.
     pub reply_timeout: Duration,
-    /// How long to wait for a data connection.
+    /// How long to wait for a data connection, and how long one may then
+    /// move no byte before the transfer fails ([`DataError::Stalled`]).
     pub data_timeout: Duration,
     /// Record the control dialogue for [`Client::poll_notice`] (a
     /// `--verbose` display). Off by default.
@@ -241,6 +242,9 @@ pub enum DataError {
     /// A protected data connection ended without TLS `close_notify`: the
     /// bytes may be cut short.
     Truncated,
+    /// The data connection moved no byte for
+    /// [`ClientConfig::data_timeout`]: a peer that stopped without closing.
+    Stalled,
 }
 
 impl fmt::Display for DataError {
@@ -254,6 +258,7 @@ impl fmt::Display for DataError {
             DataError::Truncated => f.write_str(
                 "the data connection ended without TLS close_notify: the transfer may be cut short",
             ),
+            DataError::Stalled => f.write_str("the data connection stalled (nothing moved)"),
         }
     }
 }
@@ -358,7 +363,9 @@ impl ClientError {
             ClientError::Timeout
             | ClientError::ConnectionClosed
             | ClientError::DataConnection
-            | ClientError::Transfer(DataError::ConnectionLost | DataError::Truncated) => true,
+            | ClientError::Transfer(
+                DataError::ConnectionLost | DataError::Truncated | DataError::Stalled,
+            ) => true,
             other => other.reply_code().is_some_and(|c| (400..500).contains(&c)),
         }
     }

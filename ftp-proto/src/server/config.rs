@@ -30,6 +30,13 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// How long a transfer waits for its data connection before 425.
     pub data_connection_timeout: Duration,
+    /// How long a running transfer's data connection may move no byte
+    /// before the transfer is ended (426, [`TransferError::Stalled`](super::TransferError::Stalled)):
+    /// a client that stops reading or sending without closing would
+    /// otherwise hold its session, which the idle timeout does not end
+    /// while a transfer runs. The adapters apply it to the data socket.
+    /// 300 s, as vsftpd's `data_connection_timeout`.
+    pub data_stall_timeout: Duration,
     /// Delay before answering the first failed login; it doubles with each
     /// further failure, up to `max_login_delay` (RFC 2577 §5).
     pub login_delay: Duration,
@@ -83,6 +90,7 @@ impl Default for ServerConfig {
             allow_foreign_data_addresses: false,
             idle_timeout: Duration::from_secs(300),
             data_connection_timeout: Duration::from_secs(30),
+            data_stall_timeout: Duration::from_secs(300),
             login_delay: Duration::from_secs(1),
             max_login_delay: Duration::from_secs(5),
             max_login_failures: 3,

@@ -135,6 +135,9 @@ pub enum TransferError {
     Tls(String),
     /// Stopped by [`Action::AbortTransfer`] (426).
     Aborted,
+    /// The data connection moved no byte for
+    /// [`ServerConfig::data_stall_timeout`](crate::server::ServerConfig::data_stall_timeout) (426).
+    Stalled,
     /// The file could not be read or written (451, or 552 for a full disk
     /// or quota).
     Storage(StorageError),
@@ -149,6 +152,7 @@ impl std::fmt::Display for TransferError {
             }
             TransferError::Tls(why) => write!(f, "data connection TLS: {why}"),
             TransferError::Aborted => f.write_str("aborted"),
+            TransferError::Stalled => f.write_str("the data connection stalled"),
             TransferError::Storage(error) => write!(f, "storage: {error}"),
         }
     }

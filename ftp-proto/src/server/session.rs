@@ -1974,6 +1974,13 @@ impl Session {
                 ReplyCode::TRANSFER_ABORTED,
                 "Connection closed; transfer aborted.",
             ),
+            Err(TransferError::Stalled) => self.reply(
+                ReplyCode::TRANSFER_ABORTED,
+                format!(
+                    "No data moved for {} s; transfer aborted.",
+                    self.config.data_stall_timeout.as_secs()
+                ),
+            ),
             Err(TransferError::Truncated) => self.reply(
                 ReplyCode::TRANSFER_ABORTED,
                 "Data connection closed without TLS close_notify; transfer truncated.",

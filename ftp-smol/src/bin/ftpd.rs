@@ -57,9 +57,14 @@ struct Cli {
     /// Sessions served at once from one client address. [default: 50]
     #[arg(long, value_name = "N")]
     max_sessions_per_ip: Option<usize>,
-    /// Close control connections idle this long. [default: 300]
+    /// Close control connections idle this long; a running transfer is
+    /// not idle time. [default: 300]
     #[arg(long, value_name = "SECS")]
     idle_timeout: Option<u64>,
+    /// End a transfer whose data connection moves nothing this long (426).
+    /// [default: 300]
+    #[arg(long, value_name = "SECS")]
+    stall_timeout: Option<u64>,
     /// Report uploads done before they reach the disk (faster, less safe).
     #[arg(long)]
     no_fsync: bool,
@@ -168,6 +173,7 @@ struct ConfigFile {
     max_sessions: Option<usize>,
     max_sessions_per_ip: Option<usize>,
     idle_timeout: Option<u64>,
+    stall_timeout: Option<u64>,
     fsync: Option<bool>,
     banner: Option<String>,
     tls_cert: Option<PathBuf>,
@@ -317,6 +323,12 @@ fn settings(cli: &Cli) -> Result<(Settings, Listen, bool, ProcessSettings), Stri
     engine.passive_address = cli.passive_address.or(file.passive_address);
     if let Some(secs) = cli.idle_timeout.or(file.idle_timeout) {
         engine.idle_timeout = Duration::from_secs(secs.max(1));
+    }
+    if let Some(secs) = cli.stall_timeout.or(file.stall_timeout) {
+        if secs == 0 {
+            return Err("stall_timeout = 0: every transfer would fail".into());
+        }
+        engine.data_stall_timeout = Duration::from_secs(secs);
     }
     if let Some(banner) = file.banner {
         engine.banner = banner;
@@ -773,6 +785,7 @@ mod tests {
         }
         assert!(settings_err(&["ftpd", "--root", missing]).contains(missing));
         assert!(settings_err(&["ftpd", "--login-timeout", "0"]).contains("login_timeout = 0"));
+        assert!(settings_err(&["ftpd", "--stall-timeout", "0"]).contains("stall_timeout = 0"));
         assert!(
             settings_err(&["ftpd", "--login-delay", "9", "--max-login-delay", "2"])
                 .contains("max_login_delay = 2")
@@ -787,8 +800,11 @@ mod tests {
             "2",
             "--max-login-delay",
             "10",
+            "--stall-timeout",
+            "40",
         ]);
         let engine = settings(&cli).unwrap().0.engine;
+        assert_eq!(engine.data_stall_timeout, Duration::from_secs(40));
         assert_eq!(engine.login_timeout, Duration::from_secs(20));
         assert_eq!(engine.max_login_failures, 5);
         assert_eq!(engine.login_delay, Duration::from_secs(2));

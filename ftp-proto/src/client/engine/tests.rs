@@ -1125,6 +1125,34 @@ fn no_reply_deadline_while_bytes_move() {
     assert!(s.client.poll_timeout().is_some());
 }
 
+/// A data connection that stalled, on a server that then never sends the
+/// final reply: the stall is what the caller hears, not a reply timeout;
+/// and it is worth trying again.
+#[test]
+fn stalled_data_then_no_final_reply_reports_the_stall() {
+    let mut s = Scripted::logged_in();
+    let id = s.client.retrieve(b"f", 0, false);
+    s.reply("200 binary\r\n229 (|||6446|)\r\n");
+    s.client.handle_event(Event::DataConnected, s.now);
+    s.reply("150 ok\r\n");
+    s.client.handle_event(
+        Event::TransferDone {
+            bytes: 65536,
+            result: Err(DataError::Stalled),
+        },
+        s.now,
+    );
+    let deadline = s.client.poll_timeout().unwrap();
+    s.client.handle_timeout(deadline);
+    let outcomes = s.outcomes();
+    assert_eq!(
+        outcomes,
+        [(id, Err(ClientError::Transfer(DataError::Stalled)))]
+    );
+    assert!(outcomes[0].1.as_ref().unwrap_err().is_transient());
+    assert!(s.actions().contains(&Action::Close));
+}
+
 #[test]
 fn malformed_and_unexpected_replies_are_errors() {
     let mut s = Scripted::logged_in();

@@ -45,7 +45,8 @@ struct Cli {
     /// Show the control dialogue on stderr (passwords hidden).
     #[arg(short, long, global = true)]
     verbose: bool,
-    /// Seconds to wait for the server before giving up (at least 1).
+    /// Seconds to wait for the server before giving up (at least 1): for
+    /// a reply, a connection, or a data connection that moves nothing.
     #[arg(long, global = true, default_value_t = 30, value_name = "SECS",
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     timeout: u64,
