@@ -639,6 +639,46 @@ fn retry_resumes_after_the_server_drops_the_connection() {
     assert!(!left.iter().any(|n| n.contains("once.bin")), "{left:?}");
 }
 
+/// Ctrl-C in the middle of a download (a server that stalls keeps it
+/// there): ftpc ends by the signal, its temporary file is gone, and the
+/// file that was there before is as it was.
+#[test]
+fn interrupted_download_leaves_nothing_behind() {
+    use std::os::unix::process::ExitStatusExt;
+    let target = reference_target("stalling", reference::stalling_server());
+    std::fs::write(target.dir.join("big.bin"), vec![7u8; 1 << 20]).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("big.bin"), b"previous").unwrap();
+    let mut child = Command::new(ftpc())
+        .args(["get", &format!("{}big.bin", target.url)])
+        .current_dir(work.path())
+        .env("HOME", work.path())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let entries = || -> Vec<String> {
+        std::fs::read_dir(work.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert!(
+        eventually(Duration::from_secs(20), || entries()
+            .iter()
+            .any(|n| n.ends_with(".part"))),
+        "no download under way: {:?}",
+        entries()
+    );
+    run(Command::new("kill").arg("-INT").arg(child.id().to_string()));
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(2), "{status:?}");
+    assert_eq!(entries(), ["big.bin"]);
+    assert_eq!(
+        std::fs::read(work.path().join("big.bin")).unwrap(),
+        b"previous"
+    );
+}
+
 /// Several URLs, a wildcard matched on the listing, standard input and
 /// output, `mkdir -p`, `put --create-dirs`, several files in one put.
 fn many_files_wildcards_and_pipes(target: &Target) {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// (`.<name>.ftpc-<pid>.part`), put in place only once complete: a
 /// download that fails (no such file, a directory, a broken connection)
 /// leaves the target as it was. Dropped unfinished, the temporary file
-/// goes.
+/// goes; so it does when ftpc is interrupted ([`crate::interrupt`]).
 ///
 /// A target that is a symbolic link is written through: the temporary
 /// file goes beside the file it points to, which is replaced, not the
@@ -81,6 +81,7 @@ impl Download {
             std::process::id()
         ));
         let file = File::create(&temporary).map_err(|e| local_failure(&temporary, &e))?;
+        crate::interrupt::watch(&temporary);
         Ok(Download {
             target: target.to_path_buf(),
             temporary: Some(temporary),
@@ -140,8 +141,11 @@ impl Download {
 
 impl Drop for Download {
     fn drop(&mut self) {
-        if let (false, Some(temporary)) = (self.done, &self.temporary) {
-            let _ = std::fs::remove_file(temporary);
+        if let Some(temporary) = &self.temporary {
+            if !self.done {
+                let _ = std::fs::remove_file(temporary);
+            }
+            crate::interrupt::forget(temporary);
         }
     }
 }

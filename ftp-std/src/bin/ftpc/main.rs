@@ -13,6 +13,7 @@
 //! Exit codes: see [`failure::code`] (and the README's table).
 
 mod failure;
+mod interrupt;
 mod local;
 mod mirror;
 mod netrc;
@@ -885,6 +886,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    interrupt::clean_up_on_signals();
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure { code, message }) => {
