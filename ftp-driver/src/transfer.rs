@@ -99,15 +99,16 @@ fn data_failed(error: &io::Error) -> TransferError {
 ///
 /// Every plain upload waits this long, so it bounds how many small files
 /// one session can store per second (a protected upload ends with the
-/// client's close_notify, which a dying client never sends: no wait). Measured on loopback (Python's ftplib,
-/// 400 × 4 KiB in one session): 5 ms gave 135 files/s, 1 ms 275, none
-/// 520 (vsftpd: 460). With none, a curl killed mid-upload replaced the
-/// file within 4 tries; with 1 ms never in 120 tries on an idle machine,
-/// but once in 40 while the whole test suite loaded both cores; 5 ms held
-/// in every run but one, a round in which a dying curl, on a 2-core
-/// machine busy with other tests, was kept off the CPU between its two
-/// closes for longer than that. A time limit cannot rule that out; it
-/// only makes it rare (other servers always keep the partial file).
+/// client's close_notify, which a dying client never sends: no wait).
+/// Measured on loopback (Python's ftplib, 400 × 4 KiB in one session):
+/// 5 ms gave 135 files/s, 1 ms 275, none 520 (vsftpd: 460). With none, a
+/// curl killed mid-upload replaced the file within 4 tries; with 1 ms
+/// never in 120 tries on an idle machine, but once in 40 while the whole
+/// test suite loaded both cores; 5 ms held in every run but one, a round
+/// in which a dying curl, on a 2-core machine busy with other tests, was
+/// kept off the CPU between its two closes for longer than that. A time
+/// limit cannot rule that out; it only makes it rare (other servers
+/// always keep the partial file).
 const CONTROL_GRACE: Duration = Duration::from_millis(5);
 
 /// Whether the client closed the control connection (or it broke) now or
