@@ -333,21 +333,25 @@ pub fn proftpd_tls(cert: &Path, key: &Path, implicit: bool) -> ReferenceServer {
 
 /// pyftpdlib that cuts off the first `drops` downloads after 64 KiB,
 /// closing the data and the control connection at once
-/// (`peers/dropping_server.py`).
+/// (`peers/faulty_server.py`).
 pub fn dropping_server(drops: u32) -> ReferenceServer {
     python_server(
-        "dropping_server.py",
+        "faulty_server.py",
         "dropping server",
         "drop pw",
-        &[&drops.to_string()],
+        &["drop", &drops.to_string()],
     )
 }
 
 /// pyftpdlib whose data connections stall without closing: a download
-/// stops after 64 KiB, an upload is never read
-/// (`peers/stalling_server.py`).
+/// stops after 64 KiB, an upload is never read (`peers/faulty_server.py`).
 pub fn stalling_server() -> ReferenceServer {
-    python_server("stalling_server.py", "stalling server", "stall pw", &[])
+    python_server(
+        "faulty_server.py",
+        "stalling server",
+        "stall pw",
+        &["stall"],
+    )
 }
 
 /// pyftpdlib 2.2, one read-write user.

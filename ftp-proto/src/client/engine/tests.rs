@@ -788,6 +788,16 @@ impl Scripted {
         std::iter::from_fn(|| self.client.poll_outcome()).collect()
     }
 
+    /// A download of `f` under way: TYPE I, EPSV, the data connection
+    /// made, 150.
+    fn download_under_way(&mut self) -> OperationId {
+        let id = self.client.retrieve(b"f", 0, false);
+        self.reply("200 binary\r\n229 (|||6446|)\r\n");
+        self.client.handle_event(Event::DataConnected, self.now);
+        self.reply("150 ok\r\n");
+        id
+    }
+
     fn logged_in() -> Scripted {
         let mut s = Scripted::new(ClientConfig::default());
         s.reply("220 ready\r\n");
@@ -1110,10 +1120,7 @@ fn silent_server_times_out() {
 #[test]
 fn no_reply_deadline_while_bytes_move() {
     let mut s = Scripted::logged_in();
-    s.client.retrieve(b"f", 0, false);
-    s.reply("200 binary\r\n229 (|||6446|)\r\n");
-    s.client.handle_event(Event::DataConnected, s.now);
-    s.reply("150 ok\r\n");
+    s.download_under_way();
     assert_eq!(s.client.poll_timeout(), None);
     s.client.handle_event(
         Event::TransferDone {
@@ -1131,10 +1138,7 @@ fn no_reply_deadline_while_bytes_move() {
 #[test]
 fn stalled_data_then_no_final_reply_reports_the_stall() {
     let mut s = Scripted::logged_in();
-    let id = s.client.retrieve(b"f", 0, false);
-    s.reply("200 binary\r\n229 (|||6446|)\r\n");
-    s.client.handle_event(Event::DataConnected, s.now);
-    s.reply("150 ok\r\n");
+    let id = s.download_under_way();
     s.client.handle_event(
         Event::TransferDone {
             bytes: 65536,
@@ -1207,10 +1211,7 @@ fn size_switches_to_binary_first() {
 #[test]
 fn transfer_failure_is_reported() {
     let mut s = Scripted::logged_in();
-    let id = s.client.retrieve(b"f", 0, false);
-    s.reply("200 binary\r\n229 (|||6446|)\r\n");
-    s.client.handle_event(Event::DataConnected, s.now);
-    s.reply("150 ok\r\n");
+    let id = s.download_under_way();
     s.client.handle_event(
         Event::TransferDone {
             bytes: 3,
